@@ -1,0 +1,65 @@
+"""How views reach tenant-owned rows: always inside the current org, reps only their own.
+
+A foreign id and a missing id raise the same 404, so nobody learns another org's rows exist.
+"""
+
+from collections.abc import Callable, Iterable
+from functools import wraps
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.db.models import Model, QuerySet
+from django.http import Http404
+from django.shortcuts import redirect
+
+from apps.orgs.models import Membership, Role, TeamMember
+
+
+def member_required(*, roles: Iterable[str] | None = None) -> Callable:
+    """Signed in, a member of the current org, and (when given) in one of ``roles``.
+
+    Without a membership the user is sent to a page that says so; a member whose role may not
+    use the view gets 403 (the view exists for them, they just may not use it).
+    """
+    allowed = frozenset(roles) if roles is not None else None
+
+    def decorator(view):
+        @login_required
+        @wraps(view)
+        def wrapper(request, *args, **kwargs):
+            membership = request.membership or None
+            if membership is None:
+                return redirect("orgs:no_org")
+            if allowed is not None and membership.role not in allowed:
+                raise PermissionDenied
+            return view(request, *args, **kwargs)
+
+        return wrapper
+
+    return decorator
+
+
+def tenant_object(model: type[Model]) -> Callable:
+    """Declares which tenant-owned model a view's ``pk`` names (the tenancy test relies on it)."""
+
+    def decorator(view):
+        view.tenant_model = model
+        return view
+
+    return decorator
+
+
+def rep_team_member(membership: Membership) -> TeamMember | None:
+    """The roster entry of a closer or setter who signs in; None when they have none."""
+    return TeamMember.objects.filter(org=membership.org, user=membership.user).first()
+
+
+def is_rep(membership: Membership) -> bool:
+    return membership.role in (Role.CLOSER, Role.SETTER)
+
+
+def get_object_for_member(queryset: QuerySet, pk) -> Model:
+    try:
+        return queryset.get(pk=pk)
+    except (queryset.model.DoesNotExist, ValueError, TypeError):
+        raise Http404 from None

@@ -1,0 +1,39 @@
+from django.utils.functional import SimpleLazyObject
+
+from apps.orgs.models import Membership
+
+SESSION_ORG_KEY = "current_org_id"
+
+
+def _current_membership(request) -> Membership | None:
+    user = request.user
+    if not user.is_authenticated:
+        return None
+    memberships = list(
+        Membership.objects.filter(user=user).select_related("org").order_by("org__name")
+    )
+    if not memberships:
+        return None
+    wanted = request.session.get(SESSION_ORG_KEY)
+    for membership in memberships:
+        if membership.org_id == wanted:
+            return membership
+    return memberships[0]
+
+
+class OrgMiddleware:
+    """Sets ``request.membership`` and ``request.org`` from the signed-in user's memberships.
+
+    A user in several organisations picks one with the org switcher (stored in the session); a
+    session naming an org the user no longer belongs to falls back to their first org.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        request.membership = SimpleLazyObject(lambda: _current_membership(request))
+        request.org = SimpleLazyObject(
+            lambda: request.membership.org if request.membership else None
+        )
+        return self.get_response(request)

@@ -1,0 +1,12 @@
+from django.urls import path
+
+from apps.orgs import views
+
+app_name = "orgs"
+urlpatterns = [
+    path("", views.settings_page, name="settings"),
+    path("invite/", views.invite, name="invite"),
+    path("switch/", views.switch_org, name="switch"),
+    path("no-organisation/", views.no_org, name="no_org"),
+    path("invitations/<str:token>/", views.invitation_accept, name="invitation_accept"),
+]

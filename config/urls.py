@@ -1,0 +1,37 @@
+from django.contrib import admin
+from django.contrib.auth.views import redirect_to_login
+from django.http import JsonResponse
+from django.shortcuts import redirect
+from django.urls import include, path, reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+
+
+def _admin_login(request):
+    # Django admin's own login has no rate limit; every sign-in goes through allauth's, which has.
+    target = request.GET.get("next", "")
+    if not url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure()):
+        target = reverse("admin:index")
+    if request.user.is_authenticated:
+        return redirect(target)
+    return redirect_to_login(target)
+
+
+def healthz(request):
+    return JsonResponse({"status": "ok"})
+
+
+admin.site.site_header = "Attribution admin"
+admin.site.site_title = "Attribution admin"
+admin.site.login = _admin_login
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("accounts/", include("allauth.urls")),
+    path("healthz", healthz, name="healthz"),
+    path("", include("apps.kpis.urls")),
+    path("calls/", include("apps.meetings.urls")),
+    path("rep/", include("apps.meetings.rep_urls")),
+    path("contacts/", include("apps.contacts.urls")),
+    path("payments/", include("apps.payments.urls")),
+    path("settings/", include("apps.orgs.urls")),
+]
