@@ -1,0 +1,1 @@
+"""One module per provider: raw webhook or list-API payload -> typed records (see records.py)."""

@@ -1,0 +1,233 @@
+"""Match decisions: given a profile of a known person, when a record arrives, then the outcome."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from attribution.identity.match import (
+    Outcome,
+    PersonRecord,
+    Profile,
+    blocking_keys,
+    decide,
+    profile_from_records,
+    record_keys,
+)
+
+T0 = datetime(2025, 3, 1, 12, tzinfo=UTC)
+
+
+def person(record_id: str = "r", **fields: object) -> PersonRecord:
+    return PersonRecord(record_id=record_id, **fields)  # type: ignore[arg-type]
+
+
+def known(*records: PersonRecord) -> Profile:
+    return profile_from_records(records)
+
+
+JANE = person(
+    "known",
+    source="typeform",
+    email="jane.doe@acme.io",
+    phone="+1 415 555 0132",
+    first_name="Jane",
+    last_name="Doe",
+    company="Acme Inc",
+    created_at=T0,
+    utm_campaign="webinar_mar",
+)
+
+
+def test_it_matches_the_same_email_in_another_case_and_with_spaces() -> None:
+    decision = decide(record_keys(person(email="  JANE.DOE@acme.io ")), known(JANE))
+    assert decision.outcome is Outcome.MATCH
+    assert decision.reasons == ("same email",)
+
+
+def test_it_matches_the_same_phone_written_another_way() -> None:
+    record = person(phone="(415) 555-0132 ext. 4", first_name="Jane", last_name="Doe")
+    decision = decide(record_keys(record), known(JANE))
+    assert decision.outcome is Outcome.MATCH
+    assert "same phone +14155550132" in decision.reasons
+
+
+def test_it_never_merges_two_different_emails() -> None:
+    record = person(
+        email="jane.personal@gmail.com",
+        phone="415-555-0132",
+        first_name="Jane",
+        last_name="Doe",
+        company="Acme",
+        created_at=T0,
+        utm_campaign="webinar_mar",
+    )
+    decision = decide(record_keys(record), known(JANE))
+    assert decision.outcome is Outcome.REVIEW
+    assert any("different emails" in reason for reason in decision.reasons)
+
+
+def test_it_never_merges_two_different_emails_even_with_the_same_provider_id() -> None:
+    crm = person("known", email="a@acme.io", provider_ids=(("close_lead", "lead_1"),))
+    record = person(email="b@acme.io", provider_ids=(("close_lead", "lead_1"),))
+    assert decide(record_keys(record), known(crm)).outcome is Outcome.REVIEW
+
+
+def test_it_matches_on_a_provider_id() -> None:
+    crm = person("known", first_name="Jane", provider_ids=(("stripe_customer", "cus_1"),))
+    record = person(email="jane@acme.io", provider_ids=(("stripe_customer", "cus_1"),))
+    decision = decide(record_keys(record), known(crm))
+    assert decision.outcome is Outcome.MATCH
+    assert "same stripe_customer cus_1" in decision.reasons
+
+
+def test_a_shared_phone_is_not_evidence() -> None:
+    record = person(phone="+14155550132", first_name="Jane", last_name="Doe")
+    decision = decide(record_keys(record), known(JANE), shared=frozenset({"+14155550132"}))
+    assert decision.outcome is not Outcome.MATCH
+
+
+def test_a_shared_email_is_not_evidence() -> None:
+    record = person(email="jane.doe@acme.io")
+    decision = decide(record_keys(record), known(JANE), shared=frozenset({"jane.doe@acme.io"}))
+    assert decision.outcome is Outcome.NO_MATCH
+
+
+def test_a_role_inbox_is_not_evidence() -> None:
+    office = person("known", email="info@acme.io", first_name="Jane", last_name="Doe")
+    record = person(email="info@acme.io", first_name="Mark", last_name="Twain")
+    assert decide(record_keys(record), known(office)).outcome is Outcome.NO_MATCH
+
+
+def test_a_placeholder_email_is_not_evidence() -> None:
+    someone = person("known", email="test@test.com", first_name="Jane", last_name="Doe")
+    record = person(email="test@test.com", first_name="Mark", last_name="Twain")
+    assert decide(record_keys(record), known(someone)).outcome is Outcome.NO_MATCH
+
+
+def test_the_same_phone_with_a_plainly_different_name_goes_to_review() -> None:
+    # A couple at one home phone: same surname, different first names.
+    record = person(phone="+14155550132", first_name="Mark", last_name="Doe")
+    assert decide(record_keys(record), known(JANE)).outcome is Outcome.REVIEW
+
+
+def test_a_namesake_with_nothing_else_in_common_stays_separate() -> None:
+    record = person(
+        email="jane.doe77@gmail.com",
+        first_name="Jane",
+        last_name="Doe",
+        created_at=T0 + timedelta(days=40),
+    )
+    decision = decide(
+        record_keys(record), known(person("known", first_name="Jane", last_name="Doe"))
+    )
+    assert decision.outcome is Outcome.NO_MATCH
+
+
+def test_a_nickname_with_the_same_company_matches() -> None:
+    bob = person("known", first_name="Robert", last_name="Smith", company="Globex Corp")
+    record = person(full_name="Bob Smith", company="Globex")
+    decision = decide(record_keys(record), known(bob))
+    assert decision.outcome is Outcome.MATCH
+    assert decision.reasons[0].startswith("name jw=1.00 + same company")
+
+
+def test_swapped_names_with_the_same_work_domain_match() -> None:
+    record = person(full_name="Doe Jane", email="jd@acme.io")
+    known_jane = known(person("known", first_name="Jane", last_name="Doe", email="info@acme.io"))
+    assert decide(record_keys(record), known_jane).outcome is Outcome.MATCH
+
+
+def test_a_free_email_domain_does_not_corroborate_a_name() -> None:
+    known_jane = known(person("known", first_name="Jane", last_name="Doe", email="jd1@gmail.com"))
+    record = person(first_name="Jane", last_name="Doe", email="info@gmail.com")
+    assert decide(record_keys(record), known_jane).outcome is Outcome.NO_MATCH
+
+
+def test_a_name_with_campaign_and_time_corroboration_matches() -> None:
+    record = person(
+        first_name="Jnae",
+        last_name="Doe",
+        utm_campaign="webinar_mar",
+        created_at=T0 + timedelta(hours=5),
+    )
+    assert decide(record_keys(record), known(JANE)).outcome is Outcome.MATCH
+
+
+def test_a_name_with_only_one_weak_corroboration_goes_to_review() -> None:
+    record = person(first_name="Jane", last_name="Doe", created_at=T0 + timedelta(hours=5))
+    decision = decide(record_keys(record), known(JANE))
+    assert decision.outcome is Outcome.REVIEW
+    assert "seen within 72h" in decision.reasons[0]
+
+
+def test_a_corroborated_name_with_a_different_email_goes_to_review() -> None:
+    record = person(first_name="Jane", last_name="Doe", email="jane@gmail.com", company="Acme")
+    assert decide(record_keys(record), known(JANE)).outcome is Outcome.REVIEW
+
+
+def test_gmail_dots_and_plus_tags_match_with_a_corroborating_name() -> None:
+    gmail_jane = known(person("known", email="jane.doe@gmail.com", full_name="Jane Doe"))
+    record = person(email="JaneDoe+stripe@googlemail.com", full_name="Jane Doe")
+    decision = decide(record_keys(record), gmail_jane)
+    assert decision.outcome is Outcome.MATCH
+    assert "same mailbox janedoe@gmail.com (dots/+tag)" in decision.reasons
+
+
+def test_gmail_dots_and_plus_tags_without_a_name_go_to_review() -> None:
+    gmail_jane = known(person("known", email="jane.doe@gmail.com", full_name="Jane Doe"))
+    record = person(email="janedoe+stripe@gmail.com")
+    assert decide(record_keys(record), gmail_jane).outcome is Outcome.REVIEW
+
+
+def test_nothing_in_common_is_no_match() -> None:
+    record = person(email="mark@twain.org", first_name="Mark", last_name="Twain")
+    assert decide(record_keys(record), known(JANE)).outcome is Outcome.NO_MATCH
+
+
+def test_a_decision_on_an_empty_record_is_no_match() -> None:
+    assert decide(record_keys(person()), known(JANE)).outcome is Outcome.NO_MATCH
+
+
+@given(
+    st.dictionaries(
+        st.sampled_from(
+            ["email", "phone", "first_name", "last_name", "full_name", "company", "country",
+             "created_at", "utm_campaign", "provider_ids"]
+        ),
+        st.one_of(st.none(), st.text(max_size=30), st.integers(), st.lists(st.text(max_size=5))),
+    )
+)  # fmt: skip
+def test_deciding_on_any_input_dict_never_raises(data: dict[str, object]) -> None:
+    record = PersonRecord.from_dict({"record_id": "x", **data})
+    keys = record_keys(record)
+    decision = decide(keys, known(JANE))
+    assert 0.0 <= decision.score <= 1.0 and decision.reasons
+    blocking_keys(keys)
+
+
+def test_from_dict_reads_timestamps_and_provider_ids() -> None:
+    record = PersonRecord.from_dict(
+        {
+            "record_id": 7,
+            "created_at": "2025-03-01T12:00:00Z",
+            "provider_ids": [["close_lead", "lead_x"], ["stripe_customer", "cus_1"]],
+            "email": None,
+        }
+    )
+    assert record.record_id == "7"
+    assert record.created_at == T0
+    assert record.provider_ids == (("close_lead", "lead_x"), ("stripe_customer", "cus_1"))
+
+
+def test_blocking_keys_put_name_variants_in_one_block() -> None:
+    a = blocking_keys(record_keys(person(first_name="Robert", last_name="Smith")))
+    b = blocking_keys(record_keys(person(full_name="Smith Bob")))
+    assert set(a) & set(b)
+
+
+def test_blocking_keys_leave_out_shared_values() -> None:
+    keys = record_keys(person(email="jane@acme.io", phone="+14155550132"))
+    assert "p:+14155550132" not in blocking_keys(keys, shared=frozenset({"+14155550132"}))

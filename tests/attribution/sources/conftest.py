@@ -1,0 +1,25 @@
+"""Provider sample payloads from the shared fixtures folder beside the repository."""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+# tests/attribution/sources/conftest.py -> parents[3] is the repository root.
+FIXTURES = Path(__file__).resolve().parents[3] / ".." / "shared" / "fixtures"
+
+
+def load_fixture(name: str) -> dict[str, Any]:
+    """``load_fixture("stripe/charge.succeeded")``: a fresh copy each call, safe to mutate."""
+    path = FIXTURES / f"{name.removesuffix('.json')}.json"
+    return copy.deepcopy(json.loads(path.read_text()))
+
+
+@pytest.fixture
+def fixture() -> Callable[[str], dict[str, Any]]:
+    return load_fixture
