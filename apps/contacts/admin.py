@@ -1,0 +1,279 @@
+from django.contrib import admin, messages
+from django.http import HttpResponseRedirect
+from django.urls import reverse
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
+
+from apps.contacts import services
+from apps.contacts.models import (
+    BlockedIdentifier,
+    Contact,
+    ContactMerge,
+    Identifier,
+    MergeCandidate,
+    SourceRecord,
+    Touchpoint,
+)
+from apps.orgs.admin_base import OrgScopedAdmin, OrgScopedInlineMixin
+
+
+class IdentifierInline(OrgScopedInlineMixin, admin.TabularInline):
+    model = Identifier
+    extra = 0
+    fields = ["kind", "value", "raw", "is_primary", "shared", "source"]
+    readonly_fields = ["raw"]
+
+
+class MergeHistoryInline(OrgScopedInlineMixin, admin.TabularInline):
+    model = ContactMerge
+    fk_name = "winner"
+    extra = 0
+    can_delete = False
+    verbose_name_plural = "merge history (contacts merged into this one)"
+    fields = ["created_at", "loser", "actor", "reason", "undone_at", "open"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="")
+    def open(self, obj):
+        url = reverse("admin:contacts_contactmerge_change", args=[obj.pk])
+        return format_html('<a href="{}">details / unmerge</a>', url)
+
+
+@admin.action(description="Merge the selected contacts into the one seen first")
+def merge_selected(modeladmin, request, queryset):
+    by_org = {}
+    for contact in queryset:
+        by_org.setdefault(contact.org, []).append(contact)
+    if len(by_org) != 1:
+        modeladmin.message_user(request, "Select contacts of one organisation.", messages.ERROR)
+        return
+    ((org, contacts),) = by_org.items()
+    try:
+        merges = services.contact_merge_many(org=org, contacts=contacts, actor=request.user)
+    except services.IdentityError as exc:
+        modeladmin.message_user(request, str(exc), messages.ERROR)
+        return
+    modeladmin.message_user(request, f"Merged {len(merges)} contact(s) into {merges[0].winner}.")
+
+
+@admin.register(Contact)
+class ContactAdmin(OrgScopedAdmin):
+    actions = [merge_selected]
+    list_display = [
+        "display_name",
+        "primary_email",
+        "primary_phone",
+        "original_source",
+        "original_campaign",
+        "first_seen_at",
+    ]
+    list_filter = ["original_source", "lead_status"]
+    search_fields = [
+        "first_name",
+        "last_name",
+        "primary_email",
+        "primary_phone",
+        "identifiers__value",
+    ]
+    date_hierarchy = "first_seen_at"
+    inlines = [IdentifierInline, MergeHistoryInline]
+    readonly_fields = ["merged_into", "erased_at", "field_sources", "created_at", "updated_at"]
+    fieldsets = [
+        (None, {"fields": ["org", "first_name", "last_name", "company", "lead_status"]}),
+        ("Primary identifiers", {"fields": ["primary_email", "primary_phone"]}),
+        (
+            "First touch",
+            {
+                "fields": [
+                    "first_seen_at",
+                    "original_source",
+                    "original_medium",
+                    "original_campaign",
+                    "original_content",
+                    "original_term",
+                ]
+            },
+        ),
+        (
+            "History",
+            {
+                "fields": ["merged_into", "erased_at", "field_sources", "created_at", "updated_at"],
+                "classes": ["collapse"],
+            },
+        ),
+    ]
+
+    def get_search_results(self, request, queryset, search_term):
+        queryset, _ = super().get_search_results(request, queryset, search_term)
+        return queryset.distinct(), False
+
+
+@admin.register(Identifier)
+class IdentifierAdmin(OrgScopedAdmin):
+    list_display = ["kind", "value", "contact", "is_primary", "shared", "source"]
+    list_filter = ["kind", "shared", "source"]
+    search_fields = ["value", "raw"]
+    list_select_related = ["contact"]
+    raw_id_fields = ["contact"]
+
+
+@admin.register(BlockedIdentifier)
+class BlockedIdentifierAdmin(OrgScopedAdmin):
+    list_display = ["kind", "value", "reason", "created_at"]
+    list_filter = ["kind"]
+    search_fields = ["value"]
+
+
+@admin.register(SourceRecord)
+class SourceRecordAdmin(OrgScopedAdmin):
+    list_display = ["provider", "object_type", "external_id", "contact", "occurred_at"]
+    list_filter = ["provider", "object_type"]
+    search_fields = ["external_id"]
+    list_select_related = ["contact"]
+    raw_id_fields = ["contact"]
+
+
+@admin.register(Touchpoint)
+class TouchpointAdmin(OrgScopedAdmin):
+    list_display = ["contact", "kind", "occurred_at", "utm_source", "utm_campaign"]
+    list_filter = ["kind", "utm_source"]
+    search_fields = ["utm_campaign", "contact__primary_email"]
+    list_select_related = ["contact"]
+    raw_id_fields = ["contact", "source_record"]
+
+
+def _side(contact):
+    identifiers = format_html_join(
+        "", "<li>{}: {}{}</li>",
+        ((i.get_kind_display(), i.value, " (shared)" if i.shared else "")
+         for i in contact.identifiers.all()),
+    )  # fmt: skip
+    records = format_html_join(
+        "", "<li>{} {} {}</li>",
+        ((r.get_provider_display(), r.object_type, r.external_id)
+         for r in contact.source_records.all()),
+    )  # fmt: skip
+    return format_html(
+        "<h3>{}</h3><p>First seen {} · source {} / {}</p><p>Company: {}</p>"
+        "<h4>Identifiers</h4><ul>{}</ul><h4>Source records</h4><ul>{}</ul>"
+        "<p>{} call(s), {} deal(s), {} payment(s)</p>",
+        contact.display_name, contact.first_seen_at or "—", contact.original_source or "—",
+        contact.original_campaign or "—", contact.company or "—", identifiers,
+        records or "—", contact.meetings.count(), contact.deals.count(),
+        contact.payments.count(),
+    )  # fmt: skip
+
+
+@admin.action(description="Accept: merge each selected pair")
+def accept_candidates(modeladmin, request, queryset):
+    done, failed = 0, []
+    for candidate in queryset.select_related("contact_a", "contact_b", "org"):
+        try:
+            services.merge_candidate_accept(candidate=candidate, actor=request.user)
+            done += 1
+        except services.IdentityError as exc:
+            failed.append(f"{candidate}: {exc}")
+    modeladmin.message_user(request, f"Merged {done} pair(s).")
+    for message in failed:
+        modeladmin.message_user(request, message, messages.WARNING)
+
+
+@admin.action(description="Reject: keep each selected pair apart")
+def reject_candidates(modeladmin, request, queryset):
+    done = 0
+    for candidate in queryset.filter(status=MergeCandidate.Status.PENDING).select_related("org"):
+        services.merge_candidate_reject(candidate=candidate, actor=request.user)
+        done += 1
+    modeladmin.message_user(request, f"Rejected {done} pair(s).")
+
+
+@admin.register(MergeCandidate)
+class MergeCandidateAdmin(OrgScopedAdmin):
+    """The review queue: both contacts side by side, with the reasons and the score."""
+
+    list_display = ["contact_a", "contact_b", "score", "reason_summary", "status", "created_at"]
+    list_filter = ["status"]
+    search_fields = ["contact_a__primary_email", "contact_b__primary_email"]
+    list_select_related = ["contact_a", "contact_b"]
+    actions = [accept_candidates, reject_candidates]
+    readonly_fields = ["comparison", "status", "decided_by", "decided_at"]
+    fields = ["comparison", "status", "decided_by", "decided_at"]
+
+    def has_add_permission(self, request):
+        return False
+
+    @admin.display(description="reasons")
+    def reason_summary(self, obj):
+        return "; ".join(obj.reasons)
+
+    @admin.display(description="")
+    def comparison(self, obj):
+        buttons = ""
+        if obj.status == MergeCandidate.Status.PENDING:
+            buttons = mark_safe(
+                '<p><button type="submit" name="_accept" class="default">Accept: merge</button> '
+                '<button type="submit" name="_reject">Reject: keep apart</button></p>'
+            )
+        return format_html(
+            '<p>Score {} · {}</p><table><tr><td style="vertical-align:top">{}</td>'
+            '<td style="vertical-align:top">{}</td></tr></table>{}',
+            obj.score, "; ".join(obj.reasons) or "—", _side(obj.contact_a),
+            _side(obj.contact_b), buttons,
+        )  # fmt: skip
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        decision = {"_accept", "_reject"} & set(request.POST)
+        if request.method == "POST" and decision:
+            self._404_unless_visible(request, object_id)
+            candidate = self.get_queryset(request).get(pk=object_id)
+            action = accept_candidates if "_accept" in decision else reject_candidates
+            action(self, request, self.get_queryset(request).filter(pk=candidate.pk))
+            return HttpResponseRedirect(reverse("admin:contacts_mergecandidate_changelist"))
+        return super().change_view(request, object_id, form_url, extra_context)
+
+
+@admin.action(description="Unmerge: restore both contacts as they were")
+def unmerge_selected(modeladmin, request, queryset):
+    # Newest first: a later merge into the same contact has to be undone before an earlier one.
+    for merge in queryset.select_related("org").order_by("-created_at"):
+        try:
+            services.contact_unmerge(org=merge.org, merge=merge, actor=request.user)
+            modeladmin.message_user(request, f"Unmerged {merge.loser} from {merge.winner}.")
+        except services.IdentityError as exc:
+            modeladmin.message_user(request, f"{merge}: {exc}", messages.ERROR)
+
+
+@admin.register(ContactMerge)
+class ContactMergeAdmin(OrgScopedAdmin):
+    list_display = ["created_at", "winner", "loser", "actor", "undone_at"]
+    search_fields = ["winner__primary_email", "loser__primary_email"]
+    list_select_related = ["winner", "loser", "actor"]
+    actions = [unmerge_selected]
+    fields = ["winner", "loser", "actor", "reason", "created_at", "undone_at", "undone_by",
+              "what_moved"]  # fmt: skip
+    readonly_fields = fields
+
+    def has_add_permission(self, request):
+        return False
+
+    @admin.display(description="what moved")
+    def what_moved(self, obj):
+        counts = format_html_join(
+            "", "<li>{}: {}</li>",
+            ((name, len(value)) for name, value in obj.moved.items()
+             if isinstance(value, list) and value),
+        )  # fmt: skip
+        button = ""
+        if obj.undone_at is None:
+            button = format_html('<button type="submit" name="_unmerge">Unmerge</button>')
+        return format_html("<ul>{}</ul>{}", counts, button)
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        if request.method == "POST" and "_unmerge" in request.POST:
+            self._404_unless_visible(request, object_id)
+            unmerge_selected(self, request, self.get_queryset(request).filter(pk=object_id))
+            return HttpResponseRedirect(reverse("admin:contacts_contactmerge_changelist"))
+        return super().change_view(request, object_id, form_url, extra_context)

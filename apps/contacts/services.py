@@ -1,0 +1,868 @@
+"""Identity resolution and merges: the one place contacts are created, matched, merged, unmerged.
+
+Every ingestion path (webhooks, nightly sync, admin, the demo seed) calls ``contact_resolve`` or
+its batch form ``contact_resolve_many``. The decisions themselves are made by the pure
+``attribution.identity`` package; this module finds candidates in the database, applies the
+decisions and keeps the alias table consistent under concurrency.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, field, replace
+from datetime import datetime
+
+from django.db import connection, models, transaction
+from django.db.models import Count
+from django.utils import timezone
+
+from apps.contacts.models import (
+    BlockedIdentifier,
+    Contact,
+    ContactMerge,
+    ContactNameKey,
+    Identifier,
+    IdentifierKind,
+    MergeCandidate,
+    SourceRecord,
+)
+from apps.orgs.models import Organization, User
+from apps.orgs.services import audit_log_write
+from attribution.identity.match import (
+    Decision,
+    Outcome,
+    PersonRecord,
+    Profile,
+    RecordKeys,
+    blocking_keys,
+    decide,
+    profile_extend,
+    profile_from_records,
+    record_keys,
+)
+from attribution.identity.normalize import normalize_email, normalize_phone
+from attribution.identity.survivorship import ContactFields, FieldObservation, survive
+from attribution.sources.records import PersonObservation
+
+# Provider ids that name a person (not one event of theirs): evidence for identity.
+PERSON_ID_KINDS = frozenset(
+    {
+        IdentifierKind.CLOSE_LEAD,
+        IdentifierKind.CLOSE_CONTACT,
+        IdentifierKind.STRIPE_CUSTOMER,
+        IdentifierKind.WHOP_USER,
+    }
+)
+# How many namesakes one name key may bring in as candidates; beyond that a name says too little.
+NAME_CANDIDATE_CAP = 40
+
+
+class IdentityError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class ResolveResult:
+    contact: Contact
+    created: bool
+    decision: str  # "matched", "new"
+    reasons: tuple[str, ...] = ()
+    review_with: tuple[int, ...] = ()  # contact ids put in the review queue with this one
+
+
+# --- locking --------------------------------------------------------------------------------
+
+
+def _lock_key(org_id: int, kind: str, value: str) -> int:
+    digest = hashlib.blake2b(f"{org_id}:{kind}:{value}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+def _lock_identifiers(org: Organization, pairs: Iterable[tuple[str, str]]) -> None:
+    """Transaction-scoped advisory locks, one per identifier value, taken in a fixed order.
+
+    Two resolves that share any value serialise here; the partial unique index on
+    (org, kind, value) is the backstop should anything slip past. SQLite (``make run``)
+    serialises writers by itself.
+    """
+    if connection.vendor != "postgresql":
+        return
+    keys = sorted({_lock_key(org.pk, kind, value) for kind, value in pairs})
+    if keys:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_advisory_xact_lock(k) FROM unnest(%s::bigint[]) AS k ORDER BY k",
+                [keys],
+            )
+
+
+# --- observations -> records --------------------------------------------------------------
+
+
+@dataclass
+class _Values:
+    """The identifier rows one observation brings: (kind, value, raw)."""
+
+    rows: list[tuple[str, str, str]] = field(default_factory=list)
+
+    def add(self, kind: str, value: str, raw: str = "") -> None:
+        if value and (kind, value) not in {(k, v) for k, v, _ in self.rows}:
+            self.rows.append((kind, value, raw))
+
+
+def _observation_values(observation: PersonObservation, region: str) -> _Values:
+    values = _Values()
+    for raw in observation.emails:
+        email = normalize_email(raw)
+        if email is not None:
+            values.add(IdentifierKind.EMAIL, email.value, raw)
+            values.add(IdentifierKind.EMAIL_CANONICAL, email.canonical, raw)
+    for raw in observation.phones:
+        phone = normalize_phone(raw, default_region=observation.country or region)
+        if phone is None:
+            continue
+        if phone.e164:
+            values.add(IdentifierKind.PHONE, phone.e164, raw)
+        else:
+            # Kept so nothing the person gave us is lost, but never used to match.
+            values.add(IdentifierKind.PHONE_RAW, phone.raw[:320], raw)
+    for external in observation.provider_ids:
+        if external.kind in IdentifierKind.values:
+            values.add(external.kind, external.value)
+    return values
+
+
+def _person_record(record_id: str, observation: PersonObservation, region: str) -> PersonRecord:
+    return PersonRecord(
+        record_id=record_id,
+        source=observation.source,
+        email=observation.email,
+        phone=observation.phone,
+        first_name=observation.first_name,
+        last_name=observation.last_name,
+        full_name=observation.full_name,
+        company=observation.company,
+        country=observation.country or region,
+        created_at=observation.observed_at,
+        utm_source=observation.utm.source,
+        utm_campaign=observation.utm.campaign,
+        provider_ids=tuple(
+            (i.kind, i.value) for i in observation.provider_ids if i.kind in PERSON_ID_KINDS
+        ),
+    )
+
+
+def _shared_key(kind: str, value: str) -> str:
+    # The spelling attribution.identity uses for values that must not count as evidence.
+    if kind in (IdentifierKind.EMAIL, IdentifierKind.EMAIL_CANONICAL, IdentifierKind.PHONE):
+        return value
+    return f"{kind}:{value}"
+
+
+def _lookup_pairs(keys: RecordKeys) -> list[tuple[str, str]]:
+    pairs = []
+    if keys.email is not None:
+        pairs += [
+            (IdentifierKind.EMAIL, keys.email.value),
+            (IdentifierKind.EMAIL_CANONICAL, keys.email.canonical),
+        ]
+    if keys.e164:
+        pairs.append((IdentifierKind.PHONE, keys.e164))
+    pairs += sorted(keys.provider_ids)
+    return pairs
+
+
+# --- contact state <-> pure types ----------------------------------------------------------
+
+
+def _fields_of(contact: Contact) -> ContactFields | None:
+    stored = contact.field_sources or {}
+    if not stored:
+        return None
+    data = dict(stored)
+    for name in ("lead_status_at", "first_seen_at"):
+        if data.get(name):
+            data[name] = datetime.fromisoformat(data[name])
+    for name in ("emails", "phones"):
+        data[name] = tuple(data.get(name) or ())
+    known = ContactFields.__dataclass_fields__
+    return ContactFields(**{k: v for k, v in data.items() if k in known})
+
+
+def _store_fields(contact: Contact, fields: ContactFields) -> None:
+    data = asdict(fields)
+    for name in ("lead_status_at", "first_seen_at"):
+        if data.get(name):
+            data[name] = data[name].isoformat()
+    data["emails"], data["phones"] = list(fields.emails), list(fields.phones)
+    contact.field_sources = data
+    contact.first_name = (fields.first_name or "")[:150]
+    contact.last_name = (fields.last_name or "")[:150]
+    contact.lead_status = (fields.lead_status or "")[:100]
+    contact.primary_email = fields.primary_email or ""
+    contact.primary_phone = fields.primary_phone or ""
+    contact.first_seen_at = fields.first_seen_at
+    contact.original_source = (fields.utm_source or fields.original_source or "")[:200]
+    contact.original_medium = (fields.utm_medium or "")[:200]
+    contact.original_campaign = (fields.utm_campaign or "")[:200]
+    contact.original_content = (fields.utm_content or "")[:200]
+    contact.original_term = (fields.utm_term or "")[:200]
+
+
+def _field_observation(observation: PersonObservation, region: str, lead_status: str | None):
+    return FieldObservation(
+        source=observation.source,
+        observed_at=observation.observed_at,
+        first_name=observation.first_name,
+        last_name=observation.last_name,
+        full_name=observation.full_name,
+        emails=tuple(observation.emails),
+        phones=tuple(observation.phones),
+        country=observation.country or region,
+        lead_status=lead_status,
+        utm_source=observation.utm.source,
+        utm_medium=observation.utm.medium,
+        utm_campaign=observation.utm.campaign,
+        utm_content=observation.utm.content,
+        utm_term=observation.utm.term,
+    )
+
+
+def _profile_of(contact: Contact, identifiers: Iterable[tuple[str, str]]) -> Profile:
+    emails, phones, provider = [], [], []
+    for kind, value in identifiers:
+        if kind == IdentifierKind.EMAIL:
+            emails.append(value)
+        elif kind == IdentifierKind.PHONE:
+            phones.append(value)
+        elif kind in PERSON_ID_KINDS:
+            provider.append((kind, value))
+    base = {
+        "record_id": str(contact.pk),
+        "company": contact.company or None,
+        "utm_campaign": contact.original_campaign or None,
+        "created_at": contact.first_seen_at,
+    }
+    records = [
+        PersonRecord(
+            **base,
+            email=emails[0] if emails else None,
+            phone=phones[0] if phones else None,
+            first_name=contact.first_name or None,
+            last_name=contact.last_name or None,
+            provider_ids=tuple(provider),
+        )
+    ]
+    records += [PersonRecord(**base, email=e) for e in emails[1:]]
+    records += [PersonRecord(**base, phone=p) for p in phones[1:]]
+    return profile_from_records(records)
+
+
+# --- resolve ------------------------------------------------------------------------------
+
+
+@dataclass
+class _Slot:
+    """One person during a resolve: an existing contact or one about to be created."""
+
+    contact: Contact
+    profile: Profile
+    created: bool = False
+    fields: ContactFields | None = None
+    new_values: list[tuple[str, str, str]] = field(default_factory=list)
+    name_keys: set[str] = field(default_factory=set)
+
+
+def contact_resolve(
+    *, org: Organization, observation: PersonObservation, lead_status: str | None = None
+) -> ResolveResult:
+    """The contact this observation belongs to, created when nobody matches."""
+    return contact_resolve_many(org=org, observations=[observation], lead_status=lead_status)[0]
+
+
+def contact_resolve_many(
+    *,
+    org: Organization,
+    observations: Sequence[PersonObservation],
+    lead_status: str | None = None,
+) -> list[ResolveResult]:
+    """Resolves a batch in one transaction with a fixed number of queries per batch.
+
+    Same decisions as one at a time (records are taken oldest first, and each sees the ones
+    before it), so the nightly sync and a backfill can feed thousands of records per call.
+    """
+    if not observations:
+        return []
+    region = org.default_region or "US"
+    records = [_person_record(str(i), o, region) for i, o in enumerate(observations)]
+    keys = [record_keys(r) for r in records]
+    values = [_observation_values(o, region) for o in observations]
+    lookups = {pair for k in keys for pair in _lookup_pairs(k)}
+    all_pairs = lookups | {(kind, v) for vs in values for kind, v, _ in vs.rows}
+
+    with transaction.atomic():
+        _lock_identifiers(org, all_pairs)
+        owners = _owners(org, lookups)
+        blocked = set(BlockedIdentifier.objects.for_org(org).values_list("kind", "value"))
+        limit = org.identifier_share_limit
+        shared = frozenset(
+            _shared_key(kind, value)
+            for (kind, value), contact_ids in owners.items()
+            if len(contact_ids) > limit or (kind, value) in blocked
+        ) | frozenset(_shared_key(k, v) for k, v in blocked)
+
+        # Namesakes are only worth loading for records no identifier already places: a known
+        # email or phone decides by itself, and loading every "John Smith" for it is the
+        # single largest cost of a backfill.
+        unplaced = [k for k in keys if not any(owners.get(p) for p in _lookup_pairs(k))]
+        name_index = _name_candidates(org, unplaced, shared)
+        candidate_ids = {cid for ids in owners.values() for cid in ids} | {
+            cid for ids in name_index.values() for cid in ids
+        }
+        slots = _load_slots(org, candidate_ids)
+        # In-batch index: blocking key -> slots created or extended earlier in this batch.
+        batch_index: dict[str, list[_Slot]] = defaultdict(list)
+        order = sorted(range(len(records)), key=lambda i: (observations[i].observed_at, i))
+        results: dict[int, ResolveResult] = {}
+        used: dict[int, _Slot] = {}
+        reviews: list[tuple[_Slot, _Slot, Decision]] = []
+        for i in order:
+            block = blocking_keys(keys[i], shared=shared)
+            candidates: dict[int, _Slot] = {}
+            for pair in _lookup_pairs(keys[i]):
+                for cid in owners.get(pair, ()):
+                    if cid in slots:
+                        candidates[id(slots[cid])] = slots[cid]
+            for key in block:
+                for cid in name_index.get(key, ()):
+                    if cid in slots:
+                        candidates[id(slots[cid])] = slots[cid]
+                for slot in batch_index.get(key, ()):
+                    candidates[id(slot)] = slot
+            matches, review = [], []
+            for slot in candidates.values():
+                decision = decide(keys[i], slot.profile, shared=shared)
+                if decision.outcome is Outcome.MATCH:
+                    matches.append((decision, slot))
+                elif decision.outcome is Outcome.REVIEW:
+                    review.append((decision, slot))
+            matches.sort(key=lambda m: (-m[0].score, m[1].contact.pk or 0))
+            if matches:
+                decision, slot = matches[0]
+                # A second person who matches as well is an admin's call, never an automatic
+                # merge of two existing contacts.
+                review += matches[1:]
+            else:
+                decision = None
+                slot = _Slot(contact=Contact(org=org), profile=Profile(), created=True)
+            slot.profile = profile_extend(slot.profile, keys[i])
+            slot.fields = survive(
+                slot.fields if slot.fields is not None else _fields_of(slot.contact),
+                _field_observation(observations[i], region, lead_status),
+            )
+            used[id(slot)] = slot
+            for kind, value, raw in values[i].rows:
+                slot.new_values.append((kind, value, raw))
+            slot.name_keys.update(k for k in block if k.startswith("n:"))
+            for key in block:
+                if slot not in batch_index[key]:
+                    batch_index[key].append(slot)
+            reviews += [(slot, other, d) for d, other in review if other is not slot]
+            results[i] = ResolveResult(
+                contact=slot.contact,
+                created=slot.created,
+                decision="matched" if decision else "new",
+                reasons=decision.reasons if decision else (),
+            )
+        _write_slots(org, list(used.values()))
+        review_ids = _write_reviews(org, reviews)
+    return [
+        replace(results[i], review_with=tuple(sorted(review_ids.get(results[i].contact.pk, ()))))
+        for i in range(len(records))
+    ]
+
+
+def _owners(org: Organization, pairs: set[tuple[str, str]]) -> dict[tuple[str, str], set[int]]:
+    owners: dict[tuple[str, str], set[int]] = defaultdict(set)
+    if not pairs:
+        return owners
+    rows = (
+        Identifier.objects.for_org(org)
+        .filter(_pairs_q(pairs), contact__merged_into__isnull=True)
+        .values_list("kind", "value", "contact_id")
+    )
+    for kind, value, contact_id in rows:
+        owners[(kind, value)].add(contact_id)
+    return owners
+
+
+def _pairs_q(pairs: Iterable[tuple[str, str]]) -> models.Q:
+    """(kind = k AND value IN (...)) per kind: the shape the (org, kind, value) index serves."""
+    by_kind: dict[str, set[str]] = defaultdict(set)
+    for kind, value in pairs:
+        by_kind[kind].add(value)
+    condition = models.Q(pk__in=[])
+    for kind, values in by_kind.items():
+        condition |= models.Q(kind=kind, value__in=values)
+    return condition
+
+
+def _name_candidates(org, keys: Sequence[RecordKeys], shared) -> dict[str, list[int]]:
+    wanted = {k for ks in keys for k in blocking_keys(ks, shared=shared) if k.startswith("n:")}
+    index: dict[str, list[int]] = defaultdict(list)
+    if not wanted:
+        return index
+    rows = (
+        ContactNameKey.objects.for_org(org)
+        .filter(key__in=wanted, contact__merged_into__isnull=True)
+        .order_by("key", "-contact_id")
+        .values_list("key", "contact_id")
+    )
+    for key, contact_id in rows:
+        if len(index[key]) < NAME_CANDIDATE_CAP:
+            index[key].append(contact_id)
+    return index
+
+
+def _load_slots(org: Organization, contact_ids: set[int]) -> dict[int, _Slot]:
+    if not contact_ids:
+        return {}
+    contacts = Contact.objects.for_org(org).filter(pk__in=contact_ids, merged_into__isnull=True)
+    identifiers: dict[int, list[tuple[str, str]]] = defaultdict(list)
+    for contact_id, kind, value in Identifier.objects.filter(
+        contact_id__in=contact_ids
+    ).values_list("contact_id", "kind", "value"):
+        identifiers[contact_id].append((kind, value))
+    return {
+        c.pk: _Slot(contact=c, profile=_profile_of(c, identifiers[c.pk]))
+        for c in contacts.select_for_update()
+    }
+
+
+def _write_slots(org: Organization, slots: list[_Slot]) -> None:
+    new = [s for s in slots if s.created]
+    for slot in slots:
+        _store_fields(slot.contact, slot.fields)
+    if new:
+        Contact.objects.bulk_create([s.contact for s in new])
+    old = [s.contact for s in slots if not s.created]
+    if old:
+        _update_contacts(old)
+    # Identifiers: a value already on another contact becomes shared on both.
+    wanted = {(k, v) for s in slots for k, v, _ in s.new_values}
+    existing: dict[tuple[str, str], list[Identifier]] = defaultdict(list)
+    if wanted:
+        for row in Identifier.objects.for_org(org).filter(_pairs_q(wanted)):
+            existing[(row.kind, row.value)].append(row)
+    to_create, to_share = [], {}
+    for slot in slots:
+        primary = {slot.fields.primary_email, slot.fields.primary_phone}
+        for kind, value, raw in slot.new_values:
+            rows = existing[(kind, value)]
+            if any(r.contact_id == slot.contact.pk for r in rows):
+                continue
+            for row in rows:
+                if not row.shared:
+                    row.shared = True
+                    if row.pk is not None:  # rows of this batch are saved below as they are
+                        to_share[row.pk] = row
+            identifier = Identifier(
+                org=org,
+                contact=slot.contact,
+                kind=kind,
+                value=value,
+                raw=raw[:320],
+                shared=bool(rows),
+                is_primary=value in primary and kind in ("email", "phone"),
+                source=_source_of(slot, value),
+            )
+            rows.append(identifier)
+            to_create.append(identifier)
+    if to_share:
+        Identifier.objects.filter(pk__in=list(to_share)).update(shared=True)
+    Identifier.objects.bulk_create(to_create)
+    ContactNameKey.objects.bulk_create(
+        [ContactNameKey(org=org, contact=s.contact, key=k) for s in slots for k in s.name_keys],
+        ignore_conflicts=True,
+    )
+
+
+_SURVIVING_FIELDS = (
+    "first_name", "last_name", "lead_status", "primary_email", "primary_phone", "first_seen_at",
+    "original_source", "original_medium", "original_campaign", "original_content",
+    "original_term", "field_sources",
+)  # fmt: skip
+
+
+def _update_contacts(contacts: list[Contact]) -> None:
+    """Writes the surviving fields of many contacts in one statement.
+
+    Django's bulk_update builds a CASE per column and row, which dominated a backfill's time;
+    on PostgreSQL one UPDATE ... FROM unnest(arrays) does the same work in a single pass.
+    """
+    now = timezone.now()
+    if connection.vendor != "postgresql":
+        for contact in contacts:
+            contact.updated_at = now
+        Contact.objects.bulk_update(contacts, [*_SURVIVING_FIELDS, "updated_at"])
+        return
+    text_fields = [f for f in _SURVIVING_FIELDS if f not in ("first_seen_at", "field_sources")]
+    columns = ", ".join(f"{f} = v.{f}" for f in text_fields)
+    arrays = ", ".join("%s::text[]" for _ in text_fields)
+    names = ", ".join(text_fields)
+    sql = (
+        # Only column names from this module are interpolated; every value is a parameter.
+        f"UPDATE {Contact._meta.db_table} AS c SET {columns}, "  # noqa: S608
+        "first_seen_at = v.first_seen_at, field_sources = v.field_sources::jsonb, "
+        "updated_at = %s "
+        f"FROM unnest(%s::bigint[], {arrays}, %s::timestamptz[], %s::text[]) "
+        f"AS v(id, {names}, first_seen_at, field_sources) WHERE c.id = v.id"
+    )
+    params = [now, [c.pk for c in contacts]]
+    params += [[getattr(c, f) or "" for c in contacts] for f in text_fields]
+    params += [[c.first_seen_at for c in contacts]]
+    params += [[json.dumps(c.field_sources) for c in contacts]]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+
+
+def _source_of(slot: _Slot, value: str) -> str:
+    fields = slot.fields
+    if value == fields.primary_email:
+        return fields.primary_email_source or ""
+    if value == fields.primary_phone:
+        return fields.primary_phone_source or ""
+    return ""
+
+
+def _write_reviews(org, reviews: list[tuple[_Slot, _Slot, Decision]]) -> dict[int, set[int]]:
+    by_contact: dict[int, set[int]] = defaultdict(set)
+    rows = {}
+    for slot, other, decision in reviews:
+        a, b = sorted((slot.contact.pk, other.contact.pk))
+        if a == b:
+            continue
+        rows.setdefault(
+            (a, b),
+            MergeCandidate(
+                org=org,
+                contact_a_id=a,
+                contact_b_id=b,
+                score=round(decision.score, 4),
+                reasons=list(decision.reasons),
+            ),
+        )
+        by_contact[slot.contact.pk].add(other.contact.pk)
+    # A pair already in the queue (or already decided) stays as it is.
+    MergeCandidate.objects.bulk_create(list(rows.values()), ignore_conflicts=True)
+    return by_contact
+
+
+# --- provenance ---------------------------------------------------------------------------
+
+
+def source_record_upsert(
+    *,
+    org: Organization,
+    provider: str,
+    object_type: str,
+    external_id: str,
+    payload: dict,
+    contact: Contact | None,
+    occurred_at: datetime | None = None,
+) -> SourceRecord:
+    record, _ = SourceRecord.objects.update_or_create(
+        org=org,
+        provider=provider,
+        object_type=object_type,
+        external_id=external_id,
+        defaults={"payload": payload, "contact": contact, "occurred_at": occurred_at},
+    )
+    return record
+
+
+# --- merge and unmerge --------------------------------------------------------------------
+
+# Rows that belong to a contact and move with it in a merge (model, its contact field).
+_MOVABLE: tuple[tuple[str, str, str], ...] = (
+    ("source_records", "contacts.SourceRecord", "contact"),
+    ("touchpoints", "contacts.Touchpoint", "contact"),
+    ("meetings", "meetings.Meeting", "contact"),
+    ("deals", "deals.Deal", "contact"),
+    ("call_activities", "deals.CallActivity", "contact"),
+    ("payments", "payments.Payment", "contact"),
+    ("name_keys", "contacts.ContactNameKey", "contact"),
+)
+_SNAPSHOT_FIELDS = (
+    "first_name", "last_name", "primary_email", "primary_phone", "company", "lead_status",
+    "original_source", "original_medium", "original_campaign", "original_content",
+    "original_term", "first_seen_at", "field_sources",
+)  # fmt: skip
+
+
+def _snapshot(contact: Contact) -> dict:
+    data = {name: getattr(contact, name) for name in _SNAPSHOT_FIELDS}
+    if data["first_seen_at"]:
+        data["first_seen_at"] = data["first_seen_at"].isoformat()
+    return data
+
+
+def _restore(contact: Contact, snapshot: dict) -> None:
+    for name in _SNAPSHOT_FIELDS:
+        value = snapshot.get(name)
+        if name == "first_seen_at" and value:
+            value = datetime.fromisoformat(value)
+        setattr(contact, name, value)
+
+
+def _model(label: str) -> type[models.Model]:
+    from django.apps import apps
+
+    return apps.get_model(label)
+
+
+def contact_merge(
+    *,
+    org: Organization,
+    winner: Contact,
+    loser: Contact,
+    actor: User | None,
+    reason: str = "",
+) -> ContactMerge:
+    """Moves everything of ``loser`` onto ``winner`` and records exactly what moved."""
+    if winner.pk == loser.pk:
+        raise IdentityError("A contact cannot be merged into itself.")
+    with transaction.atomic():
+        locked = {
+            c.pk: c
+            for c in Contact.objects.for_org(org)
+            .select_for_update()
+            .filter(pk__in=[winner.pk, loser.pk])
+        }
+        if len(locked) != 2:
+            raise IdentityError("Both contacts must belong to this organisation.")
+        winner, loser = locked[winner.pk], locked[loser.pk]
+        if winner.merged_into_id or loser.merged_into_id:
+            raise IdentityError("One of these contacts was already merged into another.")
+        moved: dict = {"winner_before": _snapshot(winner), "loser_before": _snapshot(loser)}
+
+        winner_values = {(i.kind, i.value): i for i in Identifier.objects.filter(contact=winner)}
+        moved["winner_identifiers"] = {
+            str(i.pk): [i.is_primary, i.shared] for i in winner_values.values()
+        }
+        moved["identifiers"], moved["identifiers_dropped"] = [], []
+        for identifier in Identifier.objects.filter(contact=loser):
+            if (identifier.kind, identifier.value) in winner_values:
+                # The same value on both: keep the winner's row, remember the loser's exactly.
+                moved["identifiers_dropped"].append(
+                    {
+                        "kind": identifier.kind, "value": identifier.value,
+                        "raw": identifier.raw, "is_primary": identifier.is_primary,
+                        "shared": identifier.shared, "source": identifier.source,
+                        "created_at": identifier.created_at.isoformat(),
+                    }
+                )  # fmt: skip
+                identifier.delete()
+            else:
+                moved["identifiers"].append([identifier.pk, identifier.is_primary])
+        Identifier.objects.filter(pk__in=[pk for pk, _ in moved["identifiers"]]).update(
+            contact=winner, is_primary=False
+        )
+        for name, label, field_name in _MOVABLE:
+            model = _model(label)
+            ids = list(model.objects.filter(**{field_name: loser}).values_list("pk", flat=True))
+            if name == "name_keys":
+                mine = set(
+                    ContactNameKey.objects.filter(contact=winner).values_list("key", flat=True)
+                )
+                dropped = list(
+                    ContactNameKey.objects.filter(contact=loser, key__in=mine).values_list(
+                        "key", flat=True
+                    )
+                )
+                ContactNameKey.objects.filter(contact=loser, key__in=mine).delete()
+                moved["name_keys_dropped"] = dropped
+                ids = list(
+                    ContactNameKey.objects.filter(contact=loser).values_list("pk", flat=True)
+                )
+            model.objects.filter(pk__in=ids).update(**{field_name: winner})
+            moved[name] = ids
+
+        fields = _fields_of(winner)
+        loser_fields = _fields_of(loser)
+        if fields is not None and loser_fields is not None:
+            fields = _survive_contact(fields, loser_fields)
+            _store_fields(winner, fields)
+        else:
+            _merge_plain_fields(winner, loser)
+        winner.save()
+        loser.merged_into = winner
+        loser.save(update_fields=["merged_into", "updated_at"])
+        MergeCandidate.objects.for_org(org).filter(
+            contact_a_id=min(winner.pk, loser.pk), contact_b_id=max(winner.pk, loser.pk)
+        ).update(status=MergeCandidate.Status.ACCEPTED, decided_at=timezone.now(), decided_by=actor)
+        merge = ContactMerge.objects.create(
+            org=org, winner=winner, loser=loser, actor=actor, reason=reason[:200], moved=moved
+        )
+        audit_log_write(
+            org=org, actor=actor, action="contact.merge", target=merge,
+            winner=winner.pk, loser=loser.pk, reason=reason,
+        )  # fmt: skip
+    return merge
+
+
+def _survive_contact(fields: ContactFields, other: ContactFields) -> ContactFields:
+    """The winner's fields after taking in everything the loser knew, by the same rules."""
+    observation = FieldObservation(
+        source=other.name_source or "merge",
+        observed_at=other.first_seen_at,
+        first_name=other.first_name or None,
+        last_name=other.last_name or None,
+        emails=other.emails,
+        phones=other.phones,
+        lead_status=other.lead_status,
+        utm_source=other.utm_source or other.original_source,
+        utm_medium=other.utm_medium,
+        utm_campaign=other.utm_campaign,
+        utm_content=other.utm_content,
+        utm_term=other.utm_term,
+    )
+    return survive(fields, observation)
+
+
+def _merge_plain_fields(winner: Contact, loser: Contact) -> None:
+    # Contacts entered by hand carry no survivorship record: fill gaps, earliest touch wins.
+    for name in ("first_name", "last_name", "primary_email", "primary_phone", "company"):
+        if not getattr(winner, name):
+            setattr(winner, name, getattr(loser, name))
+    if loser.first_seen_at and (
+        winner.first_seen_at is None or loser.first_seen_at < winner.first_seen_at
+    ):
+        winner.first_seen_at = loser.first_seen_at
+        for name in ("original_source", "original_medium", "original_campaign",
+                     "original_content", "original_term"):  # fmt: skip
+            setattr(winner, name, getattr(loser, name))
+
+
+def contact_unmerge(*, org: Organization, merge: ContactMerge, actor: User | None) -> None:
+    """Puts both contacts back exactly as they were before ``merge``.
+
+    Rows that reached the winner after the merge stay with it. Only the latest merge into a
+    contact can be undone (undo later ones first), so the recorded state is still the truth.
+    """
+    with transaction.atomic():
+        merge = ContactMerge.objects.for_org(org).select_for_update().get(pk=merge.pk)
+        if merge.undone_at is not None:
+            raise IdentityError("This merge was already undone.")
+        later = (
+            ContactMerge.objects.for_org(org)
+            .filter(undone_at__isnull=True, created_at__gt=merge.created_at)
+            .filter(models.Q(winner=merge.winner) | models.Q(loser=merge.winner))
+            .exists()
+        )
+        if later or merge.winner.merged_into_id:
+            raise IdentityError("Undo the later merges of this contact first.")
+        winner = Contact.objects.select_for_update().get(pk=merge.winner_id)
+        loser = Contact.objects.select_for_update().get(pk=merge.loser_id)
+        moved = merge.moved
+        for pk, is_primary in moved.get("identifiers", []):
+            Identifier.objects.filter(pk=pk, contact=winner).update(
+                contact=loser, is_primary=is_primary
+            )
+        for pk, (is_primary, shared) in moved.get("winner_identifiers", {}).items():
+            Identifier.objects.filter(pk=int(pk)).update(is_primary=is_primary, shared=shared)
+        for row in moved.get("identifiers_dropped", []):
+            Identifier.objects.create(
+                org=org, contact=loser, kind=row["kind"], value=row["value"], raw=row["raw"],
+                is_primary=row["is_primary"], shared=row["shared"], source=row["source"],
+            )  # fmt: skip
+        for name, label, field_name in _MOVABLE:
+            _model(label).objects.filter(pk__in=moved.get(name, []), **{field_name: winner}).update(
+                **{field_name: loser}
+            )
+        ContactNameKey.objects.bulk_create(
+            [
+                ContactNameKey(org=org, contact=loser, key=k)
+                for k in moved.get("name_keys_dropped", [])
+            ],
+            ignore_conflicts=True,
+        )
+        _restore(winner, moved["winner_before"])
+        winner.save()
+        _restore(loser, moved["loser_before"])
+        loser.merged_into = None
+        loser.save()
+        merge.undone_at = timezone.now()
+        merge.undone_by = actor
+        merge.save(update_fields=["undone_at", "undone_by"])
+        audit_log_write(
+            org=org, actor=actor, action="contact.unmerge", target=merge,
+            winner=winner.pk, loser=loser.pk,
+        )  # fmt: skip
+
+
+def contact_merge_many(
+    *, org: Organization, contacts: Sequence[Contact], actor: User | None
+) -> list[ContactMerge]:
+    """Merges several contacts into the one seen first (the admin's "merge selected")."""
+    live = [c for c in contacts if c.merged_into_id is None]
+    if len(live) < 2:
+        raise IdentityError("Select at least two contacts that were not merged already.")
+    ordered = sorted(live, key=lambda c: (c.first_seen_at or timezone.now(), c.pk))
+    winner = ordered[0]
+    return [
+        contact_merge(org=org, winner=winner, loser=loser, actor=actor, reason="manual merge")
+        for loser in ordered[1:]
+    ]
+
+
+def merge_candidate_accept(*, candidate: MergeCandidate, actor: User | None) -> ContactMerge:
+    if candidate.status != MergeCandidate.Status.PENDING:
+        raise IdentityError("This pair was already decided.")
+    a, b = candidate.contact_a, candidate.contact_b
+    winner, loser = sorted((a, b), key=lambda c: (c.first_seen_at or timezone.now(), c.pk))
+    merge = contact_merge(
+        org=candidate.org, winner=winner, loser=loser, actor=actor,
+        reason="review: " + "; ".join(candidate.reasons)[:180],
+    )  # fmt: skip
+    candidate.refresh_from_db()
+    return merge
+
+
+def merge_candidate_reject(*, candidate: MergeCandidate, actor: User | None) -> None:
+    if candidate.status != MergeCandidate.Status.PENDING:
+        raise IdentityError("This pair was already decided.")
+    with transaction.atomic():
+        candidate.status = MergeCandidate.Status.REJECTED
+        candidate.decided_by = actor
+        candidate.decided_at = timezone.now()
+        candidate.save(update_fields=["status", "decided_by", "decided_at"])
+        audit_log_write(
+            org=candidate.org, actor=actor, action="merge_candidate.reject", target=candidate
+        )
+
+
+def identifier_counts(*, org: Organization, kind: str, value: str) -> int:
+    """How many live contacts carry a value (for the admin's "shared" explanations)."""
+    return (
+        Identifier.objects.for_org(org)
+        .filter(kind=kind, value=value, contact__merged_into__isnull=True)
+        .aggregate(n=Count("contact", distinct=True))["n"]
+    )
+
+
+__all__ = [
+    "IdentityError",
+    "ResolveResult",
+    "contact_merge",
+    "contact_merge_many",
+    "contact_resolve",
+    "contact_resolve_many",
+    "contact_unmerge",
+    "merge_candidate_accept",
+    "merge_candidate_reject",
+    "source_record_upsert",
+]

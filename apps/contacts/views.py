@@ -1,0 +1,44 @@
+from django.core.paginator import Paginator
+from django.shortcuts import render
+
+from apps.contacts.models import Contact
+from apps.contacts.selectors import contact_list_for_member, contact_search, get_contact_for_member
+from apps.orgs.access import member_required, tenant_object
+
+
+@member_required()
+def contact_list(request):
+    query = request.GET.get("q", "")
+    qs = contact_search(
+        qs=contact_list_for_member(membership=request.membership),
+        query=query,
+        default_region=request.org.default_region,
+    )
+    page = Paginator(qs.order_by("-first_seen_at", "-id"), 50).get_page(request.GET.get("page"))
+    template = (
+        "contacts/contact_list.html#results" if request.htmx else "contacts/contact_list.html"
+    )
+    response = render(request, template, {"page": page, "query": query})
+    response["Vary"] = "HX-Request"
+    return response
+
+
+@member_required()
+@tenant_object(Contact)
+def contact_detail(request, pk: int):
+    contact = get_contact_for_member(request, pk)
+    return render(
+        request,
+        "contacts/contact_detail.html",
+        {
+            "contact": contact,
+            "identifiers": contact.identifiers.order_by("kind", "-is_primary"),
+            "touchpoints": contact.touchpoints.order_by("occurred_at"),
+            "meetings": contact.meetings.select_related("closer", "setter", "pcf").order_by(
+                "scheduled_at"
+            ),
+            "deals": contact.deals.order_by("closed_at"),
+            "payments": contact.payments.prefetch_related("refunds").order_by("paid_at"),
+            "source_records": contact.source_records.order_by("received_at"),
+        },
+    )

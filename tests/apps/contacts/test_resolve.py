@@ -1,0 +1,189 @@
+"""contact_resolve: one contact per person, by the rules of DESIGN.md, against PostgreSQL."""
+
+import pytest
+
+from apps.contacts.models import BlockedIdentifier, Contact, Identifier, MergeCandidate
+from apps.contacts.services import contact_resolve, contact_resolve_many
+from tests.apps.contacts.helpers import person
+
+pytestmark = pytest.mark.django_db
+
+
+def live_contacts(org):
+    return Contact.objects.for_org(org).filter(merged_into__isnull=True)
+
+
+def test_a_new_person_becomes_a_contact_with_every_identifier(team_a):
+    result = contact_resolve(
+        org=team_a.org,
+        observation=person(
+            email=" Jane.Doe+ads@Gmail.com ",
+            phone="(415) 555-0132 ext. 9",
+            first="Jane",
+            last="Doe",
+            utm_source="facebook",
+            utm_campaign="spring",
+        ),
+    )
+    assert result.created and result.decision == "new"
+    contact = result.contact
+    values = set(contact.identifiers.values_list("kind", "value"))
+    assert ("email", "jane.doe+ads@gmail.com") in values
+    assert ("email_canonical", "janedoe@gmail.com") in values
+    assert ("phone", "+14155550132") in values
+    assert (contact.first_name, contact.last_name) == ("Jane", "Doe")
+    assert (contact.original_source, contact.original_campaign) == ("facebook", "spring")
+    assert contact.first_seen_at is not None
+
+
+def test_the_same_email_typed_differently_is_the_same_contact(team_a):
+    first = contact_resolve(org=team_a.org, observation=person(email="Sam@Brightside.co"))
+    again = contact_resolve(
+        org=team_a.org, observation=person("calendly", email="  sam@brightside.CO ", days=2)
+    )
+    assert again.contact.pk == first.contact.pk and again.decision == "matched"
+    assert "same email" in " ".join(again.reasons)
+    assert live_contacts(team_a.org).count() == 1
+
+
+def test_a_phone_in_another_format_finds_the_contact(team_a):
+    first = contact_resolve(
+        org=team_a.org, observation=person(email="pat.kim@brightside.co", phone="+1 415 555 0177")
+    )
+    again = contact_resolve(org=team_a.org, observation=person("close", phone="415.555.0177"))
+    assert again.contact.pk == first.contact.pk
+
+
+def test_a_provider_id_finds_the_contact(team_a):
+    first = contact_resolve(
+        org=team_a.org,
+        observation=person("close", email="leo.park@brightside.co", ids=[("close_lead", "lead_1")]),
+    )
+    again = contact_resolve(
+        org=team_a.org, observation=person("close", first="Lee", ids=[("close_lead", "lead_1")])
+    )
+    assert again.contact.pk == first.contact.pk
+
+
+def test_it_never_merges_two_different_emails_automatically(team_a):
+    one = contact_resolve(
+        org=team_a.org,
+        observation=person(
+            email="ann.lee@onefold.io", phone="+14155550100", first="Ann", last="Lee"
+        ),
+    )
+    two = contact_resolve(
+        org=team_a.org,
+        observation=person(email="ann@twofold.io", phone="+14155550100", first="Ann", last="Lee"),
+    )
+    assert two.contact.pk != one.contact.pk
+    candidate = MergeCandidate.objects.get(org=team_a.org)
+    assert {candidate.contact_a_id, candidate.contact_b_id} == {one.contact.pk, two.contact.pk}
+    assert candidate.reasons
+    # Both keep the phone, marked as shared.
+    rows = Identifier.objects.filter(org=team_a.org, kind="phone", value="+14155550100")
+    assert rows.count() == 2 and all(r.shared for r in rows)
+
+
+def test_a_value_shared_by_more_people_than_the_limit_stops_matching(team_a):
+    office = "+442079460000"
+    people = [
+        contact_resolve(
+            org=team_a.org,
+            observation=person(
+                email=f"p{i}@corp.io", phone=office, first=f"Name{i}", last=f"Other{i}"
+            ),
+        )
+        for i in range(5)
+    ]
+    assert len({p.contact.pk for p in people}) == 5
+    # A sixth record with only the office line matches nobody.
+    lone = contact_resolve(org=team_a.org, observation=person("close", phone=office))
+    assert lone.created
+    assert lone.review_with == ()
+
+
+def test_a_namesake_with_nothing_else_in_common_stays_separate(team_a):
+    one = contact_resolve(
+        org=team_a.org, observation=person(email="john.smith@a.io", first="John", last="Smith")
+    )
+    two = contact_resolve(
+        org=team_a.org,
+        observation=person("close", first="John", last="Smith", phone="+13125550199", days=40),
+    )
+    assert two.contact.pk != one.contact.pk
+
+
+def test_an_org_blocked_value_is_never_evidence(team_a):
+    BlockedIdentifier.objects.create(org=team_a.org, kind="phone", value="+14155550111")
+    one = contact_resolve(
+        org=team_a.org, observation=person(email="xavi.ros@brightside.co", phone="+14155550111")
+    )
+    two = contact_resolve(org=team_a.org, observation=person(phone="(415) 555-0111"))
+    assert two.contact.pk != one.contact.pk
+
+
+def test_orgs_never_share_contacts(team_a, team_b):
+    a = contact_resolve(org=team_a.org, observation=person(email="sara.mendes@brightside.co"))
+    b = contact_resolve(org=team_b.org, observation=person(email="sara.mendes@brightside.co"))
+    assert a.contact.pk != b.contact.pk
+    assert b.contact.org == team_b.org
+
+
+def test_close_wins_names_and_the_earliest_touch_wins_utms(team_a):
+    contact_resolve(
+        org=team_a.org,
+        observation=person(
+            email="kathy.oneil@brightside.co",
+            first="kathy",
+            last="o",
+            utm_source="youtube",
+            utm_campaign="vsl",
+            days=5,
+        ),
+    )
+    contact_resolve(
+        org=team_a.org,
+        observation=person(
+            "close", email="kathy.oneil@brightside.co", first="Katherine", last="O'Neil", days=6
+        ),
+    )
+    contact_resolve(
+        org=team_a.org,
+        observation=person(
+            "calendly",
+            email="kathy.oneil@brightside.co",
+            first="Kat",
+            last="O",
+            utm_source="facebook",
+            days=1,
+        ),
+    )
+    contact = live_contacts(team_a.org).get()
+    assert (contact.first_name, contact.last_name) == ("Katherine", "O'Neil")
+    assert contact.original_source == "facebook"  # the touch on day 1 is the earliest
+    assert contact.first_seen_at == person(days=1).observed_at
+
+
+def test_a_batch_resolves_like_one_at_a_time(team_a):
+    results = contact_resolve_many(
+        org=team_a.org,
+        observations=[
+            person(email="mia.ray@brightside.co", first="Mia", last="Ray"),
+            person("calendly", email="MIA.RAY@BRIGHTSIDE.CO", phone="+14155550142", days=1),
+            person("close", phone="415-555-0142", ids=[("close_lead", "lead_9")], days=2),
+            person(email="olga.petrova@brightside.co", first="Other", last="Person"),
+        ],
+    )
+    assert len({r.contact.pk for r in results[:3]}) == 1
+    assert results[3].contact.pk != results[0].contact.pk
+    assert live_contacts(team_a.org).count() == 2
+
+
+def test_an_invalid_phone_is_kept_as_typed_but_never_matches(team_a):
+    one = contact_resolve(
+        org=team_a.org, observation=person(email="ivy.chen@brightside.co", phone="12")
+    )
+    assert one.contact.identifiers.filter(kind="phone_raw", value="12").exists()
+    two = contact_resolve(org=team_a.org, observation=person(phone="12"))
+    assert two.contact.pk != one.contact.pk
