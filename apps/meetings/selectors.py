@@ -1,0 +1,179 @@
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.db.models import BooleanField as BooleanValue
+from django.db.models import Case, Count, Q, QuerySet, Value, When
+from django.utils import timezone
+
+from apps.meetings.models import CallType, Meeting
+from apps.meetings.services import ENDED_STATUSES, owed_by, pcf_overdue_cutoff
+from apps.orgs.access import get_object_for_member, is_rep, rep_team_member
+from apps.orgs.models import Membership, Organization, TeamMember
+
+
+def meeting_list_for_member(*, membership: Membership) -> QuerySet[Meeting]:
+    """The org's calls; a closer or setter sees only calls they host, close or set."""
+    qs = Meeting.objects.for_org(membership.org)
+    if is_rep(membership):
+        member = rep_team_member(membership)
+        if member is None:
+            return qs.none()
+        qs = qs.filter(Q(closer=member) | Q(setter=member) | Q(host=member))
+    return qs
+
+
+def get_meeting_for_member(request, pk) -> Meeting:
+    return get_object_for_member(
+        meeting_list_for_member(membership=request.membership).select_related(
+            "contact", "closer", "setter", "host"
+        ),
+        pk,
+    )
+
+
+def meeting_list_for_team_member(*, member: TeamMember) -> QuerySet[Meeting]:
+    """What a magic link may reach: the calls of that one roster entry, in its own org."""
+    return Meeting.objects.for_org(member.org_id).filter(
+        Q(closer=member) | Q(setter=member) | Q(host=member)
+    )
+
+
+def pcf_owed(
+    *, org: Organization, member: TeamMember | None = None, now: datetime | None = None
+) -> QuerySet[Meeting]:
+    """Due calls without a PCF (KPIS.md pcf_pending), oldest (most overdue) first."""
+    now = now or timezone.now()
+    qs = (
+        Meeting.objects.for_org(org)
+        .filter(scheduled_at__lte=now, pcf__isnull=True)
+        .exclude(status__in=ENDED_STATUSES)
+        .select_related("contact", "closer", "setter", "host")
+    )
+    if member is not None:
+        qs = qs.filter(owed_by(member))
+    cutoff = pcf_overdue_cutoff(org=org, now=now)
+    return qs.annotate(
+        is_overdue=Case(
+            When(scheduled_at__lte=cutoff, then=Value(True)),
+            default=Value(False),
+            output_field=BooleanValue(),
+        )
+    ).order_by("scheduled_at", "pk")
+
+
+def _day_bounds(org: Organization, now: datetime) -> tuple[datetime, datetime]:
+    local = timezone.localtime(now, org.tzinfo)
+    start = local.replace(hour=0, minute=0, second=0, microsecond=0)
+    return start, start + timedelta(days=1)
+
+
+def rep_calls_today(*, org: Organization, member: TeamMember, now: datetime | None = None):
+    start, end = _day_bounds(org, now or timezone.now())
+    return (
+        meeting_list_for_team_member(member=member)
+        .filter(scheduled_at__gte=start, scheduled_at__lt=end)
+        .exclude(status=Meeting.Status.RESCHEDULED)
+        .select_related("contact", "pcf")
+        .order_by("scheduled_at")
+    )
+
+
+def rep_calls_upcoming(
+    *, org: Organization, member: TeamMember, now: datetime | None = None, days: int = 14
+):
+    _, end_of_today = _day_bounds(org, now or timezone.now())
+    return (
+        meeting_list_for_team_member(member=member)
+        .filter(
+            scheduled_at__gte=end_of_today, scheduled_at__lt=end_of_today + timedelta(days=days)
+        )
+        .exclude(status__in=ENDED_STATUSES)
+        .select_related("contact")
+        .order_by("scheduled_at")
+    )
+
+
+def rep_month_counts(*, org: Organization, member: TeamMember, now: datetime | None = None) -> dict:
+    """A stand-in for apps.kpis.selectors.kpi_summary on the rep portal: this month's own counts."""
+    local = timezone.localtime(now or timezone.now(), org.tzinfo)
+    start = local.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    end = (start + timedelta(days=32)).replace(day=1)
+    due = (
+        meeting_list_for_team_member(member=member)
+        .filter(scheduled_at__gte=start, scheduled_at__lt=min(end, local))
+        .exclude(status=Meeting.Status.RESCHEDULED)
+    )
+    counts = due.aggregate(
+        due=Count("pk"),
+        attended=Count("pk", filter=Q(showed=True)),
+        no_show=Count("pk", filter=Q(showed=False) & ~Q(status=Meeting.Status.CANCELED)),
+        canceled=Count("pk", filter=Q(status=Meeting.Status.CANCELED)),
+        offers=Count("pk", filter=Q(showed=True, pcf__offer_made=True)),
+        closed=Count("pk", filter=Q(pcf__deal_closed=True)),
+        pcf_filed=Count("pk", filter=Q(pcf__isnull=False)),
+    )
+    counts["start"], counts["end"] = start, end
+    return counts
+
+
+@dataclass
+class OverdueGroup:
+    member: TeamMember | None
+    meetings: list[Meeting]
+
+
+def pcf_overdue_by_rep(*, org: Organization, now: datetime | None = None) -> list[OverdueGroup]:
+    """Overdue PCFs grouped by the rep who owes them, the rep owing most first."""
+    now = now or timezone.now()
+    cutoff = pcf_overdue_cutoff(org=org, now=now)
+    groups: dict[int | None, OverdueGroup] = {}
+    for meeting in pcf_owed(org=org, now=now).filter(scheduled_at__lte=cutoff):
+        member = (
+            meeting.host
+            or meeting.closer
+            or (meeting.setter if meeting.call_type == CallType.TRIAGE else None)
+        )
+        key = member.pk if member else None
+        groups.setdefault(key, OverdueGroup(member=member, meetings=[])).meetings.append(meeting)
+    return sorted(groups.values(), key=lambda g: (-len(g.meetings), g.member is None))
+
+
+@dataclass
+class DuplicatePair:
+    first: Meeting
+    second: Meeting
+
+
+def meeting_suspected_duplicates(
+    *, org: Organization, since: datetime | None = None, default_minutes: int = 30
+) -> list[DuplicatePair]:
+    """Same contact, same type, overlapping times, different bookings (live ones only)."""
+    since = since or timezone.now() - timedelta(days=90)
+    qs = (
+        Meeting.objects.for_org(org)
+        .filter(contact__isnull=False, scheduled_at__gte=since)
+        .exclude(status__in=ENDED_STATUSES)
+        .select_related("contact", "closer", "setter")
+        .order_by("contact_id", "call_type", "scheduled_at", "pk")
+    )
+    pairs: list[DuplicatePair] = []
+    window: list[Meeting] = []
+    for meeting in qs:
+        window = [
+            m
+            for m in window
+            if m.contact_id == meeting.contact_id
+            and m.call_type == meeting.call_type
+            and _end(m, default_minutes) > meeting.scheduled_at
+        ]
+        pairs += [
+            DuplicatePair(first=m, second=meeting)
+            for m in window
+            if m.external_id != meeting.external_id
+        ]
+        window.append(meeting)
+    return pairs
+
+
+def _end(meeting: Meeting, default_minutes: int) -> datetime:
+    return meeting.ends_at or meeting.scheduled_at + timedelta(minutes=default_minutes)

@@ -1,0 +1,345 @@
+from django.contrib import messages
+from django.core import signing
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import Http404, HttpResponseNotAllowed
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_http_methods
+
+from apps.kpis.selectors import kpi_summary, month_bounds
+from apps.meetings import selectors, services
+from apps.meetings.forms import CallTypeRuleForm, PostCallFormForm, pcf_initial
+from apps.meetings.models import CallType, CallTypeRule, Meeting, PostCallForm
+from apps.orgs.access import get_object_for_member, member_required, rep_team_member, tenant_object
+from apps.orgs.models import ADMIN_ROLES, MANAGER_ROLES, Role, TeamMember
+
+# Everyone but viewers may file a PCF; which calls a rep reaches is the selector's business.
+PCF_WRITER_ROLES = frozenset(Role.values) - {Role.VIEWER}
+
+
+@member_required()
+@require_GET
+def call_list(request):
+    qs = selectors.meeting_list_for_member(membership=request.membership).select_related(
+        "contact", "closer", "setter", "pcf"
+    )
+    call_type = request.GET.get("type", "")
+    status = request.GET.get("status", "")
+    if call_type in CallType.values:
+        qs = qs.filter(call_type=call_type)
+    if status in Meeting.Status.values:
+        qs = qs.filter(status=status)
+    page = Paginator(qs.order_by("-scheduled_at"), 50).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "meetings/call_list.html",
+        {
+            "page": page,
+            "call_types": CallType.choices,
+            "statuses": Meeting.Status.choices,
+            "selected_type": call_type,
+            "selected_status": status,
+        },
+    )
+
+
+@member_required()
+@tenant_object(Meeting)
+@require_GET
+def call_detail(request, pk: int):
+    meeting = selectors.get_meeting_for_member(request, pk)
+    pcf = PostCallForm.objects.filter(meeting=meeting).first()
+    return render(
+        request,
+        "meetings/call_detail.html",
+        {
+            "meeting": meeting,
+            "pcf": pcf,
+            "can_write": request.membership.role in PCF_WRITER_ROLES,
+            "can_manage": request.membership.can_manage,
+        },
+    )
+
+
+def _post_only():
+    # POST-only views taking a pk look the row up first, so a foreign id is 404 whatever the method.
+    return HttpResponseNotAllowed(["POST"])
+
+
+# --- the post-call form -----------------------------------------------------------------------
+
+
+def _pcf_page(request, *, meeting: Meeting, author: TeamMember | None, actor, action_url: str):
+    """GET shows the form, POST submits it; HTMX requests get the form partial back."""
+    org = meeting.org
+    pcf = PostCallForm.objects.filter(meeting=meeting).first()
+    config = services.pcf_config_for(org=org)
+    kwargs = {
+        "outcomes": [str(o) for o in config.outcomes or []],
+        "custom_specs": services.pcf_custom_specs(org=org),
+    }
+    status = 200
+    saved = False
+    if request.method == "POST":
+        form = PostCallFormForm(request.POST, **kwargs)
+        if form.is_valid():
+            try:
+                pcf = services.pcf_submit(
+                    org=org, meeting=meeting, author=author, data=form.service_data(), actor=actor
+                )
+            except services.PcfLocked as exc:
+                form.add_error(None, str(exc))
+                status = 409
+            except ValidationError as exc:
+                form.add_service_errors(exc.message_dict)
+            else:
+                saved = True
+                form = PostCallFormForm(initial=pcf_initial(pcf), **kwargs)
+        if not saved and status == 200:
+            status = 422 if request.htmx else 200
+    else:
+        form = PostCallFormForm(initial=pcf_initial(pcf), **kwargs)
+    locked = pcf is not None and pcf.locked_at is not None
+    context = {
+        "meeting": meeting,
+        "pcf": pcf,
+        "form": form,
+        "locked": locked,
+        "saved": saved,
+        "action_url": action_url,
+    }
+    template = "meetings/pcf.html#pcf-form" if request.htmx else "meetings/pcf.html"
+    if saved and not request.htmx:
+        messages.success(request, "Post-call form saved.")
+    return render(request, template, context, status=status)
+
+
+@member_required(roles=PCF_WRITER_ROLES)
+@tenant_object(Meeting)
+@require_http_methods(["GET", "POST"])
+def pcf_form(request, pk: int):
+    meeting = selectors.get_meeting_for_member(request, pk)
+    author = rep_team_member(request.membership)
+    return _pcf_page(
+        request, meeting=meeting, author=author, actor=request.user, action_url=request.path
+    )
+
+
+@member_required(roles=MANAGER_ROLES)
+@tenant_object(Meeting)
+def pcf_lock(request, pk: int):
+    meeting = selectors.get_meeting_for_member(request, pk)
+    if request.method != "POST":
+        return _post_only()
+    pcf = PostCallForm.objects.filter(meeting=meeting).first()
+    if pcf is None:
+        raise Http404
+    if request.POST.get("unlock"):
+        services.pcf_unlock(pcf=pcf, actor=request.user)
+        messages.success(request, "Post-call form unlocked.")
+    else:
+        services.pcf_lock(pcf=pcf, actor=request.user)
+        messages.success(request, "Post-call form locked.")
+    return redirect("meetings:detail", pk=meeting.pk)
+
+
+# --- call-type mapping (admins) -------------------------------------------------------------------
+
+
+@member_required(roles=ADMIN_ROLES)
+@require_http_methods(["GET", "POST"])
+def call_type_rules(request):
+    org = request.org
+    form = CallTypeRuleForm()
+    if request.method == "POST":
+        if request.POST.get("reclassify"):
+            changed = services.org_reclassify_meetings(org=org, actor=request.user)
+            messages.success(request, f"{changed} call(s) changed type.")
+            return redirect("meetings:types")
+        form = CallTypeRuleForm(request.POST)
+        if form.is_valid():
+            services.call_type_rule_create(org=org, actor=request.user, **form.cleaned_data)
+            messages.success(request, "Rule added.")
+            return redirect("meetings:types")
+    return render(
+        request,
+        "meetings/call_types.html",
+        {"form": form, "rules": CallTypeRule.objects.for_org(org)},
+    )
+
+
+@member_required(roles=ADMIN_ROLES)
+@tenant_object(CallTypeRule)
+def call_type_rule_delete(request, pk: int):
+    rule = get_object_for_member(CallTypeRule.objects.for_org(request.org), pk)
+    if request.method != "POST":
+        return _post_only()
+    services.call_type_rule_delete(rule=rule, actor=request.user)
+    messages.success(request, "Rule deleted.")
+    return redirect("meetings:types")
+
+
+# --- managers -------------------------------------------------------------------------------------
+
+
+def _base_url(request) -> str:
+    return request.build_absolute_uri("/")[:-1]
+
+
+@member_required(roles=MANAGER_ROLES)
+@require_GET
+def overdue(request):
+    return render(
+        request,
+        "meetings/overdue.html",
+        {
+            "groups": selectors.pcf_overdue_by_rep(org=request.org),
+            "team": TeamMember.objects.for_org(request.org).filter(active=True),
+        },
+    )
+
+
+@member_required(roles=MANAGER_ROLES)
+@tenant_object(TeamMember)
+def overdue_remind(request, pk: int):
+    member = get_object_for_member(TeamMember.objects.for_org(request.org), pk)
+    if request.method != "POST":
+        return _post_only()
+    cutoff = services.pcf_overdue_cutoff(org=request.org)
+    meetings = list(
+        selectors.pcf_owed(org=request.org, member=member).filter(scheduled_at__lte=cutoff)
+    )
+    sent = services.pcf_remind(
+        org=request.org,
+        member=member,
+        meetings=meetings,
+        base_url=_base_url(request),
+        actor=request.user,
+    )
+    if sent:
+        messages.success(request, f"Reminder sent to {member.name}.")
+    else:
+        messages.error(request, f"Nothing sent: {member.name} owes nothing or has no email.")
+    return redirect("meetings:overdue")
+
+
+@member_required(roles=MANAGER_ROLES)
+@tenant_object(TeamMember)
+def magic_link_send(request, pk: int):
+    member = get_object_for_member(TeamMember.objects.for_org(request.org), pk)
+    if request.method != "POST":
+        return _post_only()
+    try:
+        services.magic_link_send(
+            org=request.org, member=member, base_url=_base_url(request), actor=request.user
+        )
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, f"Sign-in link emailed to {member.email}.")
+    return redirect("meetings:overdue")
+
+
+@member_required(roles=MANAGER_ROLES)
+@require_GET
+def duplicates(request):
+    return render(
+        request,
+        "meetings/duplicates.html",
+        {"pairs": selectors.meeting_suspected_duplicates(org=request.org)},
+    )
+
+
+# --- rep portal -----------------------------------------------------------------------------------
+
+
+def _portal_context(org, member) -> dict:
+    owed = list(selectors.pcf_owed(org=org, member=member))
+    owed.sort(key=lambda m: (not m.is_overdue, m.scheduled_at))
+    return {
+        "member": member,
+        "today": selectors.rep_calls_today(org=org, member=member),
+        "upcoming": selectors.rep_calls_upcoming(org=org, member=member),
+        "owed": owed,
+        "month": selectors.rep_month_counts(org=org, member=member),
+        "kpis": _rep_kpis(org, member),
+    }
+
+
+# The few KPIs a rep sees about their own month (KPIS.md names), from the shared KPI selector.
+REP_KPIS = (
+    ("solution_show_rate", "Show rate", "%"),
+    ("close_rate", "Close rate", "%"),
+    ("offer_rate", "Offer rate", "%"),
+    ("pcf_completion_rate", "PCFs filed", "%"),
+    ("triage_show_rate", "Triage show rate", "%"),
+)
+REP_BASE = (("deals_won", "Deals won"), ("revenue", "Revenue"), ("cash_collected", "Cash"))
+
+
+def _rep_kpis(org, member) -> list[tuple[str, object, str]]:
+    start, end = month_bounds(timezone.localdate(timezone=org.tzinfo))
+    summary = kpi_summary(
+        org=org,
+        start=start,
+        end=end,
+        closer=member if member.is_closer or not member.is_setter else None,
+        setter=member if member.is_setter and not member.is_closer else None,
+    )
+    rows = [(label, summary["base"].get(name), "") for name, label in REP_BASE]
+    for name, label, unit in REP_KPIS:
+        value = summary["kpis"].get(name)
+        rows.append((label, None if value is None else round(value * 100, 1), unit))
+    return rows
+
+
+@member_required()
+@require_GET
+def rep_portal(request):
+    member = rep_team_member(request.membership)
+    context = _portal_context(request.org, member) if member else {"member": None}
+    context["magic_token"] = None
+    return render(request, "rep/portal.html", context)
+
+
+def _magic_member(token: str) -> TeamMember:
+    try:
+        return services.magic_link_member(token=token)
+    except signing.SignatureExpired:
+        raise _Gone from None
+    except (signing.BadSignature, TeamMember.DoesNotExist, ValueError, TypeError):
+        raise Http404 from None
+
+
+class _Gone(Exception):
+    pass
+
+
+def _gone(request):
+    return render(request, "rep/link_expired.html", status=410)
+
+
+@require_GET
+def magic_home(request, token: str):
+    try:
+        member = _magic_member(token)
+    except _Gone:
+        return _gone(request)
+    context = _portal_context(member.org, member)
+    context["magic_token"] = token
+    return render(request, "rep/portal.html", context)
+
+
+@require_http_methods(["GET", "POST"])
+@tenant_object(Meeting)
+def magic_pcf(request, token: str, pk: int):
+    try:
+        member = _magic_member(token)
+    except _Gone:
+        return _gone(request)
+    meeting = get_object_for_member(
+        selectors.meeting_list_for_team_member(member=member).select_related("contact", "org"),
+        pk,
+    )
+    return _pcf_page(request, meeting=meeting, author=member, actor=None, action_url=request.path)

@@ -1,0 +1,178 @@
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Q
+
+from apps.contacts.models import Contact, Provider
+from apps.orgs.tenancy import OrgOwnedModel
+
+
+class Payment(OrgOwnedModel):
+    """Money received, once however many provider events announce it."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+
+    contact = models.ForeignKey(
+        Contact, null=True, blank=True, on_delete=models.SET_NULL, related_name="payments"
+    )
+    deal = models.ForeignKey(
+        "deals.Deal", null=True, blank=True, on_delete=models.SET_NULL, related_name="payments"
+    )
+    # The call the payment is credited to when it pays for no known deal (KPIS.md credit rules).
+    meeting = models.ForeignKey(
+        "meetings.Meeting",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="payments",
+    )
+    provider = models.CharField(max_length=16, choices=Provider.choices)
+    # Stripe: payment intent id, else charge id, else invoice id. Whop: payment id.
+    external_id = models.CharField(max_length=255, blank=True)
+    amount = models.DecimalField(max_digits=14, decimal_places=2)
+    currency = models.CharField(max_length=3)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.SUCCEEDED)
+    paid_at = models.DateTimeField()
+    closer = models.ForeignKey(
+        "orgs.TeamMember", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    setter = models.ForeignKey(
+        "orgs.TeamMember", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    product = models.CharField(max_length=200, blank=True)
+    description = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-paid_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["org", "provider", "external_id"],
+                condition=~Q(external_id=""),
+                name="payment_unique_external_id",
+            )
+        ]
+        indexes = [
+            models.Index(fields=["org", "status", "paid_at"]),
+            models.Index(fields=["org", "closer", "paid_at"]),
+            models.Index(fields=["org", "setter", "paid_at"]),
+        ]
+
+    def __str__(self):
+        return f"{self.amount} {self.currency} {self.paid_at:%Y-%m-%d} ({self.provider})"
+
+
+class Refund(OrgOwnedModel):
+    """A refund is a row of its own, dated; it may arrive before the payment it refunds."""
+
+    payment = models.ForeignKey(
+        Payment, null=True, blank=True, on_delete=models.CASCADE, related_name="refunds"
+    )
+    provider = models.CharField(max_length=16, choices=Provider.choices)
+    external_id = models.CharField(max_length=255, blank=True)
+    # Kept so a refund that arrived first attaches to its payment when that payment lands.
+    payment_external_id = models.CharField(max_length=255, blank=True)
+    amount = models.DecimalField(max_digits=14, decimal_places=2, validators=[MinValueValidator(0)])
+    currency = models.CharField(max_length=3)
+    refunded_at = models.DateTimeField()
+    reason = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-refunded_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["org", "provider", "external_id"],
+                condition=~Q(external_id=""),
+                name="refund_unique_external_id",
+            )
+        ]
+        indexes = [
+            models.Index(fields=["org", "refunded_at"]),
+            models.Index(fields=["org", "provider", "payment_external_id"]),
+        ]
+
+    def __str__(self):
+        return f"refund {self.amount} {self.currency} {self.refunded_at:%Y-%m-%d}"
+
+
+class CurrencyRate(OrgOwnedModel):
+    """Optional fixed rates for reporting foreign-currency payments in the org's currency."""
+
+    currency = models.CharField(max_length=3)
+    rate = models.DecimalField(max_digits=18, decimal_places=8, help_text="1 unit = rate × org's")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["org", "currency"], name="currencyrate_unique")
+        ]
+
+    def __str__(self):
+        return f"1 {self.currency} = {self.rate} {self.org.currency}"
+
+
+class CommissionRule(OrgOwnedModel):
+    class Role(models.TextChoices):
+        CLOSER = "closer", "Closer"
+        SETTER = "setter", "Setter"
+
+    team_member = models.ForeignKey(
+        "orgs.TeamMember", on_delete=models.CASCADE, related_name="commission_rules"
+    )
+    role = models.CharField(max_length=16, choices=Role.choices)
+    percent = models.DecimalField(
+        max_digits=5,
+        decimal_places=2,
+        validators=[MinValueValidator(0), MaxValueValidator(100)],
+        help_text="Percentage of net cash collected.",
+    )
+    product = models.CharField(max_length=200, blank=True, help_text="Blank: every product.")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["org", "team_member", "role", "product"], name="commissionrule_unique"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.team_member} {self.role} {self.percent}% {self.product or 'all'}"
+
+
+class PayoutSnapshot(OrgOwnedModel):
+    """A frozen statement of who earned what for a period; never edited after creation."""
+
+    period_start = models.DateField()
+    period_end = models.DateField()
+    currency = models.CharField(max_length=3)
+    created_by = models.ForeignKey(
+        "orgs.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    summary = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"payout {self.period_start}..{self.period_end} (#{self.pk})"
+
+
+class PayoutLine(OrgOwnedModel):
+    snapshot = models.ForeignKey(PayoutSnapshot, on_delete=models.CASCADE, related_name="lines")
+    payment = models.ForeignKey(Payment, null=True, on_delete=models.SET_NULL, related_name="+")
+    team_member = models.ForeignKey(
+        "orgs.TeamMember", null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    role = models.CharField(max_length=16, choices=CommissionRule.Role.choices)
+    source = models.CharField(max_length=200, blank=True)
+    net_amount = models.DecimalField(max_digits=14, decimal_places=2)
+    commission = models.DecimalField(max_digits=14, decimal_places=2)
+    # A refund after an earlier snapshot shows up here as a negative clawback line.
+    is_adjustment = models.BooleanField(default=False)
+
+    def __str__(self):
+        return f"{self.team_member} {self.role} {self.commission}"
