@@ -1,0 +1,107 @@
+from django.core.validators import MinValueValidator
+from django.db import models
+
+from apps.orgs.tenancy import OrgOwnedModel
+
+
+class AdSpend(OrgOwnedModel):
+    """Spend per day, or per month (spread evenly over its days when counted)."""
+
+    class Granularity(models.TextChoices):
+        DAY = "day", "Day"
+        MONTH = "month", "Month"
+
+    granularity = models.CharField(max_length=8, choices=Granularity.choices, default="day")
+    date = models.DateField(help_text="The day, or the first day of the month.")
+    source = models.CharField(max_length=200, blank=True)
+    campaign = models.CharField(max_length=200, blank=True)
+    amount = models.DecimalField(max_digits=14, decimal_places=2, validators=[MinValueValidator(0)])
+    currency = models.CharField(max_length=3)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name_plural = "ad spend"
+        ordering = ["-date"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["org", "granularity", "date", "source", "campaign"],
+                name="adspend_unique_period_source_campaign",
+            )
+        ]
+        indexes = [models.Index(fields=["org", "date"])]
+
+    def __str__(self):
+        return f"{self.date} {self.source}/{self.campaign}: {self.amount} {self.currency}"
+
+
+class DailyRollup(OrgOwnedModel):
+    """Base counts per org-local day (or month) and dimension; dashboards read these, not raw rows.
+
+    One table holds three cubes (``kind``) at two grains: ``total`` rows are broken down by source
+    and campaign only, ``closer`` rows add the closer, ``setter`` rows the setter. A full cube by
+    closer *and* setter would hold about one row per call, so that rare combination reads the raw
+    rows instead. Month rows (``grain=month``, ``date`` = the 1st) exist only for months wholly in
+    the past, so a 24-month range reads a few thousand rows.
+
+    The meeting outcome columns (attended, no-show, canceled, offers, PCF pending) are stored "as if
+    due": what they will be once the call's time has passed. The selector applies "due" when it
+    reads: a day before today is wholly due, today's calls come from the raw rows (scheduled_at <
+    now), later days count none. So the rows never go stale as time passes.
+    """
+
+    class Kind(models.TextChoices):
+        TOTAL = "total", "Total"
+        CLOSER = "closer", "By closer"
+        SETTER = "setter", "By setter"
+        PAIR = "pair", "By closer and setter"
+
+    class Grain(models.TextChoices):
+        DAY = "day", "Day"
+        MONTH = "month", "Month"
+
+    kind = models.CharField(max_length=8, choices=Kind.choices, default=Kind.TOTAL)
+    grain = models.CharField(max_length=8, choices=Grain.choices, default=Grain.DAY)
+    date = models.DateField()
+    closer = models.ForeignKey(
+        "orgs.TeamMember", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    setter = models.ForeignKey(
+        "orgs.TeamMember", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    source = models.CharField(max_length=200, blank=True)
+    campaign = models.CharField(max_length=200, blank=True)
+    leads = models.IntegerField(default=0)
+    triage_booked = models.IntegerField(default=0)
+    triage_attended = models.IntegerField(default=0)
+    triage_no_show = models.IntegerField(default=0)
+    triage_canceled = models.IntegerField(default=0)
+    solution_booked = models.IntegerField(default=0)
+    solution_attended = models.IntegerField(default=0)
+    solution_no_show = models.IntegerField(default=0)
+    solution_canceled = models.IntegerField(default=0)
+    solution_direct_booked = models.IntegerField(default=0)
+    offers_made = models.IntegerField(default=0)
+    pcf_pending = models.IntegerField(default=0)
+    deals_won = models.IntegerField(default=0)
+    revenue = models.DecimalField(max_digits=18, decimal_places=2, default=0)
+    cash_collected = models.DecimalField(max_digits=18, decimal_places=2, default=0)
+    refunds = models.DecimalField(max_digits=18, decimal_places=2, default=0)
+    ad_spend = models.DecimalField(max_digits=18, decimal_places=2, default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["org", "kind", "grain", "date", "closer", "setter", "source", "campaign"],
+                nulls_distinct=False,
+                name="dailyrollup_unique_key",
+            )
+        ]
+        indexes = [
+            models.Index(fields=["org", "kind", "grain", "date"]),
+            models.Index(fields=["org", "kind", "grain", "closer", "date"]),
+            models.Index(fields=["org", "kind", "grain", "setter", "date"]),
+        ]
+
+    def __str__(self):
+        return f"rollup {self.kind}/{self.grain} {self.date}"

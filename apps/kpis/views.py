@@ -1,0 +1,193 @@
+import csv
+from datetime import date
+
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpResponse, JsonResponse
+from django.shortcuts import render
+from django.utils import timezone
+from django.utils.cache import patch_vary_headers
+from django.views.decorators.http import require_GET
+
+from apps.kpis import charts
+from apps.kpis.forms import DashboardFilterForm
+from apps.kpis.selectors import Filters, dashboard_data, filter_choices, kpi_summary, month_bounds
+from apps.kpis.tables import FUNNEL, SORTABLE, build_tables
+from apps.orgs.access import member_required, rep_team_member
+from apps.orgs.models import Role, TeamMember
+from attribution.kpis import KPIS, format_kpi
+
+BASE_CARDS = (
+    ("leads", "Leads", "Contacts whose first touch falls in the period."),
+    ("ad_spend", "Ad spend", "Spend per day, months spread evenly over their days."),
+    ("cash_collected", "Cash collected", "Payments of the period minus their refunds."),
+    ("revenue", "Revenue", "Contracted value of the deals won in the period."),
+    ("deals_won", "Deals won", "Deals won in the period (closed_at)."),
+)
+
+
+def _rep_filter(request) -> tuple[str, TeamMember] | None:
+    """("closer"|"setter", their TeamMember) for a rep: their numbers are all they may see."""
+    role = request.membership.role
+    if role not in (Role.CLOSER, Role.SETTER):
+        return None
+    member = rep_team_member(request.membership)
+    if member is None:
+        raise PermissionDenied("You are not on the team roster of this organisation yet.")
+    return role, member
+
+
+def _today(org) -> date:
+    return timezone.localdate(timezone=org.tzinfo)
+
+
+@member_required()  # first: anonymous visitors go to sign-in whatever the method
+@require_GET
+def dashboard(request):
+    org = request.org
+    form = DashboardFilterForm(request.GET, org=org, today=_today(org))
+    start, end = form.period()
+    closer, setter = form.value("closer"), form.value("setter")
+    rep = _rep_filter(request)
+    if rep is not None:
+        role, member = rep
+        closer, setter = (member, setter) if role == Role.CLOSER else (closer, member)
+    filters = Filters(
+        closer=closer, setter=setter, source=form.value("source"), campaign=form.value("campaign")
+    )
+    data = dashboard_data(org=org, start=start, end=end, filters=filters)
+    sorts = {name: request.GET.get(f"{name}_sort", default) for name, default in SORTABLE.items()}
+    tables = build_tables(data, sorts)
+
+    wanted = request.GET.get("format")
+    if wanted == "csv":
+        return _csv(tables, request.GET.get("table", ""), start, end)
+
+    base = data["base"]
+    kpis = data["kpis"]
+    cards = [
+        {"name": name, "label": label, "title": help_text, "value": _base_text(name, base[name])}
+        for name, label, help_text in BASE_CARDS
+    ] + [
+        {
+            "name": kpi.name,
+            "label": kpi.label,
+            "title": f"{kpi.formula}" + (f" — {kpi.description}" if kpi.description else ""),
+            "value": format_kpi(kpi, kpis[kpi.name]),
+        }
+        for kpi in KPIS
+    ]
+    query = request.GET.copy()
+    for key in ("format", "table"):
+        query.pop(key, None)
+    _add_sort_links(query, tables)
+    figures = {
+        "funnel": charts.funnel(base, FUNNEL),
+        "trend": charts.trend(data["trend"], org.currency),
+        "cash_by_closer": charts.cash_by_closer(data["closers"], org.currency),
+        "close_rate_by_closer": charts.close_rate_by_closer(data["closers"]),
+    }
+    context = {
+        "form": form,
+        "start": start,
+        "end": end,
+        "month_value": start.strftime("%Y-%m") if (start, end) == month_bounds(start) else "",
+        "is_month": (start, end) == month_bounds(start),
+        "filters": filters,
+        "rep": rep,
+        "choices": filter_choices(org=org),
+        "cards": cards,
+        "tables": tables,
+        "figures": figures,
+        "query": query.urlencode(),
+    }
+    template = "kpis/dashboard.html#body" if request.htmx else "kpis/dashboard.html"
+    response = render(request, template, context)
+    patch_vary_headers(response, ["HX-Request"])
+    return response
+
+
+def _base_text(name: str, value) -> str:
+    if value is None:
+        return "—"
+    if name in ("ad_spend", "cash_collected", "revenue", "refunds"):
+        return f"{value:,.2f}"
+    return f"{value:,}"
+
+
+def _add_sort_links(query, tables) -> None:
+    """A click on a column sorts by it (largest first); a second click reverses."""
+    for name in SORTABLE:
+        table = tables[name]
+        for column in table.columns:
+            if not column.sortable:
+                continue
+            q = query.copy()
+            descending = f"-{column.key}"
+            q[f"{name}_sort"] = column.key if table.sort == descending else descending
+            table.links[column.key] = q.urlencode()
+
+
+def _csv(tables, name: str, start: date, end: date) -> HttpResponse:
+    table = tables.get(name)
+    if table is None:
+        raise Http404("No such table.")
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{name}-{start}-{end}.csv"'
+    writer = csv.writer(response)
+    writer.writerow(table.header)
+    writer.writerows(table.rows)
+    return response
+
+
+def _bad(parameter: str, message: str) -> JsonResponse:
+    return JsonResponse({"error": message, "parameter": parameter}, status=400)
+
+
+def _date_param(request, name: str, default: date):
+    value = request.GET.get(name)
+    if value in (None, ""):
+        return default
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        return None
+
+
+@member_required()  # first: anonymous visitors go to sign-in whatever the method
+@require_GET
+def summary(request):
+    """summary.json: the KPIs of a period (default: this month) for the signed-in member's org."""
+    org = request.org
+    first, last = month_bounds(_today(org))
+    start = _date_param(request, "start", first)
+    if start is None:
+        return _bad("start", "start must be a date as YYYY-MM-DD.")
+    end = _date_param(request, "end", last)
+    if end is None:
+        return _bad("end", "end must be a date as YYYY-MM-DD.")
+    if end < start:
+        return _bad("end", "end is before start.")
+    people = {}
+    members = TeamMember.objects.filter(org=org)
+    for name in ("closer", "setter"):
+        email = request.GET.get(name, "").strip()
+        people[name] = None
+        if email:
+            people[name] = members.filter(email__iexact=email).first()
+            if people[name] is None:
+                return _bad(name, f"no {name} with that email in this organisation.")
+    rep = _rep_filter(request)
+    if rep is not None:
+        role, member = rep
+        people[role] = member  # whatever was asked for, a rep gets their own numbers
+    return JsonResponse(
+        kpi_summary(
+            org=org,
+            start=start,
+            end=end,
+            closer=people["closer"],
+            setter=people["setter"],
+            source=request.GET.get("source") or None,
+            campaign=request.GET.get("campaign") or None,
+        )
+    )
