@@ -1,4 +1,4 @@
-"""Provider sample payloads from the shared fixtures folder beside the repository."""
+"""Provider sample payloads, copied from the shared fixtures into tests/fixtures/providers."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-# tests/attribution/sources/conftest.py -> parents[3] is the repository root.
-FIXTURES = Path(__file__).resolve().parents[3] / ".." / "shared" / "fixtures"
+# tests/attribution/sources/conftest.py -> parents[2] is tests/.
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "providers"
 
 
 def load_fixture(name: str) -> dict[str, Any]:
