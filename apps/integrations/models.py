@@ -16,6 +16,14 @@ class Credential(OrgOwnedModel):
         "orgs.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     updated_at = models.DateTimeField(auto_now=True)
+    # Set when the provider refused the credential (401/403): syncs stop using it and the
+    # integrations page says why, until someone saves a new value (credential_set clears both).
+    rejected_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # The value this one replaced, still accepted for signatures until previous_until: a
+    # provider keeps signing with the old secret for a while after a rotation.
+    previous_encrypted_value = models.TextField(blank=True, editable=False)
+    previous_until = models.DateTimeField(null=True, blank=True, editable=False)
+    rejection = models.CharField(max_length=255, blank=True, editable=False)
 
     class Meta:
         constraints = [

@@ -1,4 +1,7 @@
+from datetime import timedelta
+
 from django.db import transaction
+from django.utils import timezone
 
 from apps.integrations import crypto
 from apps.integrations.models import Credential
@@ -13,6 +16,10 @@ CREDENTIAL_NAMES: dict[str, tuple[str, ...]] = {
     "stripe": ("api_key", "webhook_secret"),
     "whop": ("api_key", "webhook_secret"),
 }
+
+
+# How long a replaced secret keeps verifying webhooks after a rotation.
+ROTATION_GRACE = timedelta(hours=24)
 
 
 class CredentialError(ValueError):
@@ -46,9 +53,14 @@ def credential_set(
             },
         )
         if not created:
+            if crypto.decrypt(credential.encrypted_value) != value:
+                credential.previous_encrypted_value = credential.encrypted_value
+                credential.previous_until = timezone.now() + ROTATION_GRACE
             credential.encrypted_value = crypto.encrypt(value)
             credential.hint = value[-4:]
             credential.updated_by = actor
+            credential.rejected_at = None
+            credential.rejection = ""
             credential.save()
         # The audit row names the credential, never its value.
         audit_log_write(
@@ -63,8 +75,19 @@ def credential_set(
 
 
 def credential_values(*, org: Organization, provider: str, name: str) -> list[str]:
-    """Decrypted values (one, in the normal case) for signature checks and API calls."""
-    return [
-        crypto.decrypt(c.encrypted_value)
-        for c in Credential.objects.filter(org=org, provider=provider, name=name)
-    ]
+    """Decrypted values for signature checks: the current one first, then during a rotation's
+    grace period the one it replaced. Empty when the credential is not set."""
+    credential = Credential.objects.filter(org=org, provider=provider, name=name).first()
+    if credential is None:
+        return []
+    values = [crypto.decrypt(credential.encrypted_value)]
+    if credential.previous_encrypted_value and credential.previous_until > timezone.now():
+        values.append(crypto.decrypt(credential.previous_encrypted_value))
+    return values
+
+
+def credential_reject(*, credential: Credential, reason: str) -> None:
+    """Flags a credential the provider refused; `reason` must never contain the secret."""
+    credential.rejected_at = timezone.now()
+    credential.rejection = reason[:255]
+    credential.save(update_fields=["rejected_at", "rejection"])
