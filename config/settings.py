@@ -40,6 +40,10 @@ FIELD_ENCRYPTION_KEY = _required_in_production("FIELD_ENCRYPTION_KEY", _DEV_FIEL
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"] if DEBUG else [])
 if not DEBUG and not ALLOWED_HOSTS:
     raise ImproperlyConfigured("ALLOWED_HOSTS must be set when DEBUG=0.")
+# Absolute links in emails sent outside a request (reminder digests from Celery beat).
+SITE_URL = env(
+    "SITE_URL", default="http://127.0.0.1:8000" if DEBUG else f"https://{ALLOWED_HOSTS[0]}"
+).rstrip("/")
 if not DEBUG and not env.str("DATABASE_URL", default=""):
     raise ImproperlyConfigured("DATABASE_URL must be set when DEBUG=0 (PostgreSQL).")
 if not DEBUG and not env.str("REDIS_URL", default=""):

@@ -36,7 +36,7 @@ def pcf_overdue_digest_org_task(org_id: int) -> int:
     org = Organization.objects.filter(pk=org_id).first()
     if org is None:
         return 0
-    base_url = getattr(settings, "SITE_URL", "").rstrip("/")
+    base_url = settings.SITE_URL
     sent = 0
     for group in selectors.pcf_overdue_by_rep(org=org):
         if group.member is not None and services.pcf_remind(

@@ -172,8 +172,12 @@ def test_the_overdue_page_is_for_managers(client, team_a, outsider):
     assert client.post(remind).status_code == 404
 
 
-def test_the_hourly_digest_sends_one_email_per_rep(team_a, django_capture_on_commit_callbacks):
+def test_the_hourly_digest_sends_one_email_per_rep(
+    team_a, django_capture_on_commit_callbacks, settings
+):
     from apps.meetings.tasks import pcf_overdue_digests_task
+
+    settings.SITE_URL = "https://app.example.com"
 
     owed(team_a, days=2)
     owed(team_a, days=3)
@@ -183,6 +187,8 @@ def test_the_hourly_digest_sends_one_email_per_rep(team_a, django_capture_on_com
     assert sorted(m.to[0] for m in mail.outbox) == sorted(
         [team_a.closer_member.email, team_a.other_closer_member.email]
     )
+    # Sent from beat, outside any request: the links are absolute, on the configured site.
+    assert all("https://app.example.com/" in m.body for m in mail.outbox)
 
 
 def test_suspected_duplicates_are_overlapping_bookings_of_one_contact(client, team_a):
