@@ -29,6 +29,7 @@ from apps.contacts.models import (
     MergeCandidate,
     SourceRecord,
 )
+from apps.contacts.signals import contacts_bulk_changed
 from apps.orgs.models import Organization, User
 from apps.orgs.services import audit_log_write
 from attribution.identity.match import (
@@ -442,8 +443,14 @@ def _load_slots(org: Organization, contact_ids: set[int]) -> dict[int, _Slot]:
     }
 
 
+def _counted(contact: Contact) -> tuple:
+    # What the KPI rollups read from a contact: when it became a lead, and from where.
+    return (contact.first_seen_at, contact.original_source, contact.original_campaign)
+
+
 def _write_slots(org: Organization, slots: list[_Slot]) -> None:
     new = [s for s in slots if s.created]
+    before = {id(s): _counted(s.contact) for s in slots if not s.created}
     for slot in slots:
         _store_fields(slot.contact, slot.fields)
     if new:
@@ -451,6 +458,18 @@ def _write_slots(org: Organization, slots: list[_Slot]) -> None:
     old = [s.contact for s in slots if not s.created]
     if old:
         _update_contacts(old)
+    moments = [s.contact.first_seen_at for s in new]
+    moved = []
+    for slot in slots:
+        if slot.created or before[id(slot)] == _counted(slot.contact):
+            continue
+        moments += [before[id(slot)][0], slot.contact.first_seen_at]
+        if before[id(slot)][1:] != _counted(slot.contact)[1:]:
+            moved.append(slot.contact.pk)
+    if moments or moved:
+        contacts_bulk_changed.send(
+            sender=Contact, org_id=org.pk, moments=moments, moved_contact_ids=moved
+        )
     # Identifiers: a value already on another contact becomes shared on both.
     wanted = {(k, v) for s in slots for k, v, _ in s.new_values}
     existing: dict[tuple[str, str], list[Identifier]] = defaultdict(list)

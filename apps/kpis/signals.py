@@ -16,6 +16,7 @@ from django.db import transaction
 from django.db.models.signals import post_delete, post_init, post_save, pre_delete
 
 from apps.contacts.models import Contact
+from apps.contacts.signals import contacts_bulk_changed
 from apps.deals.models import Deal
 from apps.kpis.models import AdSpend
 from apps.kpis.selectors import month_bounds
@@ -90,8 +91,9 @@ def _changed(sender, instance, **kwargs):
             for name in ("original_source", "original_campaign", "merged_into_id")
         )
     ):
-        # Source and campaign of everything follow the contact: all its rows move.
-        expand["contact_rows"] = [instance.pk]
+        # Source and campaign of everything follow the contact: all its rows move. A merge or
+        # unmerge moves rows between the two contacts before this runs, so both are looked at.
+        expand["contact_rows"] = [instance.pk, old.get("merged_into_id"), new.get("merged_into_id")]
     moments = [m.isoformat() if isinstance(m, datetime | date) else None for m in moments]
     payload = {
         "moments": [m for m in moments if m],
@@ -117,6 +119,16 @@ def _contact_deleting(sender, instance, **kwargs):
     _register(
         instance.org_id,
         {"moments": [m.isoformat() for m in moments if m is not None], "expand": {}},
+    )
+
+
+def _contacts_bulk_changed(sender, *, org_id, moments, moved_contact_ids, **kwargs):
+    _register(
+        org_id,
+        {
+            "moments": [m.isoformat() for m in moments if m is not None],
+            "expand": {"contact_rows": list(moved_contact_ids)},
+        },
     )
 
 
@@ -198,3 +210,4 @@ def connect() -> None:
         post_save.connect(_changed, sender=model, dispatch_uid=f"{uid}-save")
         post_delete.connect(_changed, sender=model, dispatch_uid=f"{uid}-delete")
     pre_delete.connect(_contact_deleting, sender=Contact, dispatch_uid="kpis-rollup-contact-pre")
+    contacts_bulk_changed.connect(_contacts_bulk_changed, dispatch_uid="kpis-rollup-contacts-bulk")

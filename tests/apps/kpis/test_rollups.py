@@ -225,3 +225,63 @@ def test_the_nightly_task_rebuilds_every_org(team_a, team_b):
     DailyRollup.objects.filter(org=team_a.org).delete()
     rollup_refresh_days_task.delay(team_a.org.pk, [start.isoformat()])
     assert rollup_check(org=team_a.org, start=start, end=end) == []
+
+
+def test_rollups_follow_identity_resolution_merges_and_unmerges(
+    team_a, django_capture_on_commit_callbacks
+):
+    """The identity services write contacts in bulk (no model signals): leads, sources and the
+    rows that follow a contact must still reach the rollups."""
+    from apps.contacts.services import contact_merge, contact_resolve, contact_unmerge
+    from tests.apps.contacts.helpers import person
+
+    org = team_a.org
+    org.timezone = "America/Los_Angeles"
+    org.save()
+    start, _ = past_month(3)
+    _, end = past_month(1)
+    late = at(org, start + timedelta(days=50), hour=23, minute=30)  # next day in UTC
+
+    def step(change):
+        with django_capture_on_commit_callbacks(execute=True):
+            result = change()
+        _assert_consistent(org, start, end)
+        return result
+
+    ann = step(
+        lambda: (
+            contact_resolve(
+                org=org, observation=person(email="ann.lee@gmail.com", at=late, utm_source="google")
+            ).contact
+        )
+    )
+    paid(org, ann, start + timedelta(days=52), 900, closer=team_a.closer_member)
+    rollup_rebuild(org=org)
+    # Seen earlier, from another source: the lead moves back a month and changes source, and
+    # her payment follows her new source.
+    step(
+        lambda: contact_resolve(
+            org=org,
+            observation=person(
+                email="ann.lee@gmail.com", at=at(org, start + timedelta(days=2)), utm_source="meta"
+            ),
+        )
+    )
+    bob = step(
+        lambda: (
+            contact_resolve(
+                org=org,
+                observation=person(
+                    email="bob.stone@outlook.com",
+                    at=at(org, start + timedelta(days=20)),
+                    utm_source="tiktok",
+                ),
+            ).contact
+        )
+    )
+    call(org, bob, start + timedelta(days=21), "solution", closer=team_a.closer_member)
+    rollup_rebuild(org=org)
+    ann.refresh_from_db()
+    merge = step(lambda: contact_merge(org=org, winner=ann, loser=bob, actor=None))
+    step(lambda: contact_unmerge(org=org, merge=merge, actor=None))
+    assert kpi_summary(org=org, start=start, end=end)["base"]["leads"] == 2

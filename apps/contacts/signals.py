@@ -1,0 +1,14 @@
+"""Signals for contact writes that bypass Django's model signals.
+
+contact_resolve_many writes contacts in bulk (bulk_create and one UPDATE ... FROM unnest) for
+speed, so post_save never fires for them; listeners that derive data from contacts (the KPI
+rollups) hear about those writes here instead.
+"""
+
+from django.dispatch import Signal
+
+# Sent after the transaction's writes, inside it, with keyword arguments:
+#   org_id: int
+#   moments: list of aware datetimes (first_seen_at before and after the change)
+#   moved_contact_ids: contacts whose source or campaign changed (all their rows move)
+contacts_bulk_changed = Signal()
