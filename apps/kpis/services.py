@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import DateField, Sum
@@ -126,6 +127,30 @@ def _lock(org: Organization) -> None:
     # One refresher per org at a time: two tasks for the same day would otherwise both delete
     # and then both insert, and the second insert would hit the unique key.
     Organization.objects.select_for_update().filter(pk=org.pk).first()
+
+
+# A day with a refresh already queued is not queued again: a burst of webhooks touching one
+# day costs one refresh, not one per event. The mark expires, so a lost task only delays the
+# refresh until the next change (or the nightly rebuild).
+PENDING_REFRESH_SECONDS = 900
+
+
+def _pending_key(org_id: int, day: date) -> str:
+    return f"kpis:rollup-pending:{org_id}:{day.isoformat()}"
+
+
+def rollup_refresh_claim(*, org_id: int, days: Iterable[date]) -> list[date]:
+    """The days not already waiting for a refresh, now marked as waiting."""
+    return sorted(
+        day
+        for day in set(days)
+        if cache.add(_pending_key(org_id, day), 1, timeout=PENDING_REFRESH_SECONDS)
+    )
+
+
+def rollup_refresh_release(*, org_id: int, days: Iterable[date]) -> None:
+    """Called as a refresh starts, before it reads: changes from now on queue a new one."""
+    cache.delete_many([_pending_key(org_id, day) for day in days])
 
 
 def rollup_refresh_days(*, org: Organization, days: Iterable[date]) -> int:

@@ -154,15 +154,16 @@ def _flush() -> None:
 def _enqueue(org_id: int, payload: dict) -> None:
     # Never fail the write that triggered us: a missed refresh is repaired by the nightly rebuild.
     try:
+        from apps.kpis.services import rollup_refresh_claim
         from apps.kpis.tasks import rollup_refresh_days_task
         from apps.orgs.models import Organization
 
         org = Organization.objects.filter(pk=org_id).first()
         if org is None:
             return  # a rolled-back or deleted org: nothing to refresh
-        days = touched_days(org=org, payload=payload)
+        days = rollup_refresh_claim(org_id=org_id, days=touched_days(org=org, payload=payload))
         if days:
-            rollup_refresh_days_task.delay(org_id, sorted(day.isoformat() for day in days))
+            rollup_refresh_days_task.delay(org_id, [day.isoformat() for day in days])
     except Exception:
         logger.exception("rollup refresh for org %s could not be enqueued", org_id)
 

@@ -5,7 +5,7 @@ from datetime import date
 from celery import shared_task
 from django.db import OperationalError
 
-from apps.kpis.services import rollup_rebuild, rollup_refresh_days
+from apps.kpis.services import rollup_rebuild, rollup_refresh_days, rollup_refresh_release
 from apps.orgs.models import Organization
 
 
@@ -13,10 +13,12 @@ from apps.orgs.models import Organization
     autoretry_for=(OperationalError,), retry_backoff=True, retry_jitter=True, max_retries=5
 )
 def rollup_refresh_days_task(org_id: int, days: list[str]) -> int:
+    parsed = [date.fromisoformat(day) for day in days]
+    rollup_refresh_release(org_id=org_id, days=parsed)
     org = Organization.objects.filter(pk=org_id).first()
     if org is None:
         return 0  # the org was deleted since: nothing to roll up
-    return rollup_refresh_days(org=org, days=[date.fromisoformat(day) for day in days])
+    return rollup_refresh_days(org=org, days=parsed)
 
 
 @shared_task(

@@ -285,3 +285,35 @@ def test_rollups_follow_identity_resolution_merges_and_unmerges(
     merge = step(lambda: contact_merge(org=org, winner=ann, loser=bob, actor=None))
     step(lambda: contact_unmerge(org=org, merge=merge, actor=None))
     assert kpi_summary(org=org, start=start, end=end)["base"]["leads"] == 2
+
+
+def test_a_burst_of_changes_to_one_day_queues_one_refresh(
+    team_a, django_capture_on_commit_callbacks
+):
+    """Each webhook writes in its own transaction; a burst on one day must not flood the queue
+    with identical refreshes (they held up webhook processing behind them)."""
+    import redis
+    from celery import current_app
+    from django.conf import settings
+
+    from apps.kpis.services import rollup_refresh_claim, rollup_refresh_release
+
+    org = team_a.org
+    day = past_month(1)[0]
+    broker = redis.Redis.from_url(settings.CELERY_BROKER_URL)
+    broker.delete("celery")
+    current_app.conf.task_always_eager = False
+    try:
+        for _ in range(20):  # twenty transactions, as twenty webhook events would be
+            with django_capture_on_commit_callbacks(execute=True):
+                lead(org, day)
+        queued = broker.llen("celery")
+    finally:
+        current_app.conf.task_always_eager = True
+        broker.delete("celery")
+    assert queued == 1
+    # The queued refresh releases the day as it starts: the next change queues a new one.
+    assert rollup_refresh_claim(org_id=org.pk, days=[day]) == []
+    rollup_refresh_release(org_id=org.pk, days=[day])
+    assert rollup_refresh_claim(org_id=org.pk, days=[day]) == [day]
+    rollup_refresh_release(org_id=org.pk, days=[day])
