@@ -1,14 +1,20 @@
-from django.contrib import admin
+import uuid
 
+from django.contrib import admin, messages
+
+from apps.contacts.models import Provider
 from apps.orgs.admin_base import OrgScopedAdmin, OrgScopedInlineMixin
 from apps.payments.models import (
     CommissionRule,
+    CreditBasis,
     CurrencyRate,
     Payment,
     PayoutLine,
     PayoutSnapshot,
     Refund,
 )
+from apps.payments.selectors import UNASSIGNED
+from apps.payments.services import payment_assign, payment_record_manual, payment_unassign
 
 
 class RefundInline(OrgScopedInlineMixin, admin.TabularInline):
@@ -17,20 +23,99 @@ class RefundInline(OrgScopedInlineMixin, admin.TabularInline):
     fields = ["amount", "currency", "refunded_at", "provider", "external_id", "reason"]
 
 
+class UnassignedFilter(admin.SimpleListFilter):
+    title = "credit"
+    parameter_name = "credit"
+
+    def lookups(self, request, model_admin):
+        return [("unassigned", "Waiting for an admin (no deal, no call)"), *CreditBasis.choices]
+
+    def queryset(self, request, queryset):
+        if self.value() == "unassigned":
+            return queryset.filter(UNASSIGNED)
+        if self.value() in CreditBasis.values:
+            return queryset.filter(credit_basis=self.value())
+        return queryset
+
+
 @admin.register(Payment)
 class PaymentAdmin(OrgScopedAdmin):
-    list_display = ["paid_at", "amount", "currency", "contact", "provider", "status", "closer"]
-    list_filter = ["provider", "status", "currency"]
-    search_fields = ["external_id", "contact__primary_email", "contact__last_name"]
+    """Unassigned payments are found with the "credit" filter; editing deal, call, closer or
+    setter is an assignment by hand (payment_assign), which automatic credit then respects."""
+
+    list_display = [
+        "paid_at",
+        "amount",
+        "currency",
+        "contact",
+        "provider",
+        "status",
+        "closer",
+        "setter",
+        "credit_basis",
+    ]
+    list_filter = [UnassignedFilter, "provider", "status", "currency"]
+    search_fields = ["external_id", "charge_id", "contact__primary_email", "contact__last_name"]
     date_hierarchy = "paid_at"
-    list_select_related = ["contact", "closer"]
+    list_select_related = ["contact", "closer", "setter"]
     raw_id_fields = ["contact", "deal", "meeting"]
+    readonly_fields = ["credit_basis", "reported_refunded", "created_at", "updated_at"]
     inlines = [RefundInline]
+    actions = ["recredit_automatically"]
+    _CREDIT_FIELDS = ("contact", "deal", "meeting", "closer", "setter")
+
+    # What a provider reports stays as the provider reported it: the next event or sync would
+    # write it back anyway. Hand-entered payments stay editable.
+    _PROVIDER_FIELDS = ("provider", "external_id", "charge_id", "amount", "currency", "paid_at")
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = list(super().get_readonly_fields(request, obj))
+        if obj is None:
+            return [*fields, "provider", "charge_id"]
+        if obj.provider != Provider.MANUAL:
+            return [*fields, *self._PROVIDER_FIELDS, "status"]
+        return [*fields, "provider", "charge_id"]
+
+    def save_model(self, request, obj, form, change):
+        data = form.cleaned_data
+        chosen = {name: data.get(name) for name in self._CREDIT_FIELDS}
+        if not change:
+            # Cash entered in admin goes through the same service as a rep's PCF cash.
+            payment = payment_record_manual(
+                org=data.get("org") or obj.org,
+                contact=chosen["contact"],
+                amount=data["amount"],
+                currency=data["currency"],
+                paid_at=data["paid_at"],
+                meeting=chosen["meeting"],
+                deal=chosen["deal"],
+                actor=request.user,
+                external_id=data.get("external_id") or f"admin:{uuid.uuid4().hex}",
+            )
+            obj.pk = payment.pk
+            obj._state.adding = False
+            obj.refresh_from_db()
+            if chosen["closer"] or chosen["setter"]:
+                payment_assign(payment=obj, actor=request.user, **chosen)
+                obj.refresh_from_db()
+            return
+        super().save_model(request, obj, form, change)
+        if any(name in form.changed_data for name in self._CREDIT_FIELDS):
+            payment_assign(payment=obj, actor=request.user, **chosen)
+            obj.refresh_from_db()
+
+    @admin.action(description="Hand back to automatic credit (deal, else last attended call)")
+    def recredit_automatically(self, request, queryset):
+        count = 0
+        for payment in queryset:
+            payment_unassign(payment=payment, actor=request.user)
+            count += 1
+        self.message_user(request, f"{count} payment(s) re-credited.", messages.SUCCESS)
 
 
 @admin.register(Refund)
 class RefundAdmin(OrgScopedAdmin):
-    list_display = ["refunded_at", "amount", "currency", "payment", "provider"]
+    list_display = ["refunded_at", "amount", "currency", "payment", "provider", "external_id"]
     list_filter = ["provider"]
     search_fields = ["external_id", "payment_external_id"]
     raw_id_fields = ["payment"]
@@ -52,6 +137,20 @@ class PayoutLineInline(OrgScopedInlineMixin, admin.TabularInline):
     model = PayoutLine
     extra = 0
     can_delete = False
+    fields = [
+        "payment",
+        "role",
+        "member_name",
+        "source",
+        "currency",
+        "gross_amount",
+        "net_amount",
+        "percent",
+        "commission",
+        "is_adjustment",
+        "refund",
+    ]
+    readonly_fields = fields
 
     def has_change_permission(self, request, obj=None):
         return False
@@ -59,13 +158,24 @@ class PayoutLineInline(OrgScopedInlineMixin, admin.TabularInline):
     def has_add_permission(self, request, obj=None):
         return False
 
+    def has_delete_permission(self, request, obj=None):
+        return False
+
 
 @admin.register(PayoutSnapshot)
 class PayoutSnapshotAdmin(OrgScopedAdmin):
+    """Read-only: snapshots are made on the payouts page (payout_snapshot_create) and never
+    changed or deleted; a new run makes a new snapshot."""
+
     list_display = ["period_start", "period_end", "currency", "created_by", "created_at"]
-    readonly_fields = ["summary", "created_by"]
+    readonly_fields = ["period_start", "period_end", "currency", "summary", "created_by"]
     inlines = [PayoutLineInline]
 
-    # Snapshots are immutable: a new run makes a new snapshot.
+    def has_add_permission(self, request):
+        return False
+
     def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
         return False

@@ -3,7 +3,14 @@ from django.db import models
 from django.db.models import Q
 
 from apps.contacts.models import Contact, Provider
-from apps.orgs.tenancy import OrgOwnedModel
+from apps.orgs.tenancy import OrgOwnedModel, OrgQuerySet
+
+
+class CreditBasis(models.TextChoices):
+    NONE = "none", "Unassigned"
+    DEAL = "deal", "Deal"
+    MEETING = "meeting", "Attended call"
+    MANUAL = "manual", "Assigned by hand"
 
 
 class Payment(OrgOwnedModel):
@@ -43,6 +50,17 @@ class Payment(OrgOwnedModel):
     )
     product = models.CharField(max_length=200, blank=True)
     description = models.CharField(max_length=500, blank=True)
+    # Stripe: the charge id when the payment is keyed by its payment intent, so a refund that
+    # names only the charge still finds its payment.
+    charge_id = models.CharField(max_length=255, blank=True)
+    # How closer/setter/deal/meeting were chosen; MANUAL is an admin's choice that automatic
+    # re-crediting never overrides.
+    credit_basis = models.CharField(
+        max_length=16, choices=CreditBasis.choices, default=CreditBasis.NONE
+    )
+    # The provider's running refunded total (Whop payment.refunded, Stripe charge.refunded without
+    # refund ids): whatever the itemised refunds do not explain is kept as one balance refund.
+    reported_refunded = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -59,6 +77,7 @@ class Payment(OrgOwnedModel):
             models.Index(fields=["org", "status", "paid_at"]),
             models.Index(fields=["org", "closer", "paid_at"]),
             models.Index(fields=["org", "setter", "paid_at"]),
+            models.Index(fields=["org", "provider", "charge_id"]),
         ]
 
     def __str__(self):
@@ -142,7 +161,34 @@ class CommissionRule(OrgOwnedModel):
         return f"{self.team_member} {self.role} {self.percent}% {self.product or 'all'}"
 
 
-class PayoutSnapshot(OrgOwnedModel):
+class SnapshotImmutable(Exception):
+    """A payout snapshot and its lines are written once; a new run makes a new snapshot."""
+
+
+class _WriteOnceQuerySet(OrgQuerySet):
+    def update(self, **kwargs):
+        raise SnapshotImmutable(f"{self.model.__name__} rows cannot be changed")
+
+    def delete(self):
+        raise SnapshotImmutable(f"{self.model.__name__} rows cannot be deleted")
+
+
+class _WriteOnce(OrgOwnedModel):
+    objects = _WriteOnceQuerySet.as_manager()
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise SnapshotImmutable(f"{type(self).__name__} #{self.pk} cannot be changed")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise SnapshotImmutable(f"{type(self).__name__} #{self.pk} cannot be deleted")
+
+
+class PayoutSnapshot(_WriteOnce):
     """A frozen statement of who earned what for a period; never edited after creation."""
 
     period_start = models.DateField()
@@ -161,7 +207,7 @@ class PayoutSnapshot(OrgOwnedModel):
         return f"payout {self.period_start}..{self.period_end} (#{self.pk})"
 
 
-class PayoutLine(OrgOwnedModel):
+class PayoutLine(_WriteOnce):
     snapshot = models.ForeignKey(PayoutSnapshot, on_delete=models.CASCADE, related_name="lines")
     payment = models.ForeignKey(Payment, null=True, on_delete=models.SET_NULL, related_name="+")
     team_member = models.ForeignKey(
@@ -173,6 +219,19 @@ class PayoutLine(OrgOwnedModel):
     commission = models.DecimalField(max_digits=14, decimal_places=2)
     # A refund after an earlier snapshot shows up here as a negative clawback line.
     is_adjustment = models.BooleanField(default=False)
+    # The refund a clawback line is for: a refund is clawed back once, by one period.
+    refund = models.ForeignKey(Refund, null=True, on_delete=models.SET_NULL, related_name="+")
+    # Refund ids this payment line's net already subtracts, so a later run knows what to claw.
+    netted_refund_ids = models.JSONField(default=list, blank=True)
+    currency = models.CharField(max_length=3, blank=True)
+    percent = models.DecimalField(max_digits=5, decimal_places=2, default=0)
+    # Frozen copies: the statement still reads the same if the roster or payment changes later.
+    member_name = models.CharField(max_length=200, blank=True)
+    paid_at = models.DateTimeField(null=True, blank=True)
+    gross_amount = models.DecimalField(max_digits=14, decimal_places=2, default=0)
+
+    class Meta:
+        ordering = ["id"]
 
     def __str__(self):
         return f"{self.team_member} {self.role} {self.commission}"

@@ -1,23 +1,162 @@
-from django.db.models import DecimalField, OuterRef, Q, QuerySet, Subquery, Sum, Value
+"""Payment reads: the ledger a member may see, its filters, and totals kept per currency."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+from django.db.models import (
+    Count,
+    DecimalField,
+    ExpressionWrapper,
+    F,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+)
 from django.db.models.functions import Coalesce
 
 from apps.orgs.access import is_rep, rep_team_member
-from apps.orgs.models import Membership
-from apps.payments.models import Payment, Refund
+from apps.orgs.models import Membership, Organization, TeamMember
+from apps.payments.models import CreditBasis, CurrencyRate, Payment, PayoutSnapshot, Refund
+
+MONEY = DecimalField(max_digits=16, decimal_places=2)
+ZERO = Decimal("0.00")
+STATUS_CHOICES = [
+    *Payment.Status.choices,
+    ("refunded", "Has a refund"),
+    ("unassigned", "Unassigned (no deal, no call)"),
+]
+
+
+# Matched to no deal and no attended call, and nobody credited by hand: waiting for an admin.
+UNASSIGNED = Q(deal__isnull=True, meeting__isnull=True, closer__isnull=True) & ~Q(
+    credit_basis=CreditBasis.MANUAL
+)
 
 
 def payment_list_for_member(*, membership: Membership) -> QuerySet[Payment]:
-    qs = Payment.objects.for_org(membership.org)
-    if is_rep(membership):
-        member = rep_team_member(membership)
-        if member is None:
-            return qs.none()
-        qs = qs.filter(Q(closer=member) | Q(setter=member))
+    """Every payment of the org for managers; a rep's own (as closer or setter) for reps."""
     refunded = (
         Refund.objects.filter(payment=OuterRef("pk"))
         .values("payment")
         .annotate(total=Sum("amount"))
         .values("total")
     )
-    zero = Value(0, output_field=DecimalField(max_digits=14, decimal_places=2))
-    return qs.annotate(refunded=Coalesce(Subquery(refunded), zero))
+    qs = (
+        Payment.objects.for_org(membership.org)
+        .annotate(refunded=Coalesce(Subquery(refunded, output_field=MONEY), Value(ZERO)))
+        .annotate(net=ExpressionWrapper(F("amount") - F("refunded"), output_field=MONEY))
+    )
+    if is_rep(membership):
+        member = rep_team_member(membership)
+        if member is None:
+            return qs.none()
+        qs = qs.filter(Q(closer=member) | Q(setter=member))
+    return qs
+
+
+@dataclass(frozen=True)
+class PaymentFilters:
+    start: date
+    end: date
+    closer: TeamMember | None = None
+    setter: TeamMember | None = None
+    provider: str = ""
+    status: str = ""
+
+
+def payment_ledger(*, membership: Membership, filters: PaymentFilters) -> QuerySet[Payment]:
+    from apps.payments.services import period_bounds
+
+    lo, hi = period_bounds(membership.org, filters.start, filters.end)
+    qs = payment_list_for_member(membership=membership).filter(paid_at__gte=lo, paid_at__lt=hi)
+    if filters.closer is not None:
+        qs = qs.filter(closer=filters.closer)
+    if filters.setter is not None:
+        qs = qs.filter(setter=filters.setter)
+    if filters.provider:
+        qs = qs.filter(provider=filters.provider)
+    if filters.status == "refunded":
+        qs = qs.filter(refunded__gt=0)
+    elif filters.status == "unassigned":
+        qs = qs.filter(UNASSIGNED)
+    elif filters.status:
+        qs = qs.filter(status=filters.status)
+    return qs.select_related("contact", "closer", "setter", "deal").order_by("-paid_at", "-id")
+
+
+@dataclass(frozen=True)
+class CurrencyTotal:
+    currency: str
+    count: int
+    gross: Decimal
+    refunds: Decimal
+    net: Decimal
+    is_org_currency: bool
+    # Reporting only: the org-currency value at the org's fixed rate, never added in.
+    rate: Decimal | None = None
+
+    @property
+    def net_in_org_currency(self) -> Decimal | None:
+        if self.rate is None:
+            return None
+        return (self.net * self.rate).quantize(Decimal("0.01"))
+
+
+def currency_totals(
+    *, org: Organization, qs: QuerySet, amount_fields: dict[str, str]
+) -> list[CurrencyTotal]:
+    """One totals row per currency, the org's first: amounts in different currencies are never
+    added together."""
+    rows = (
+        qs.order_by()
+        .values("currency")
+        .annotate(
+            count=Count("pk"),
+            **{k: Coalesce(Sum(v), Value(ZERO)) for k, v in amount_fields.items()},
+        )
+    )
+    rates = dict(CurrencyRate.objects.for_org(org).values_list("currency", "rate"))
+    out = [
+        CurrencyTotal(
+            currency=row["currency"],
+            count=row["count"],
+            gross=row.get("gross", ZERO),
+            refunds=row.get("refunds", ZERO),
+            net=row.get("net", ZERO),
+            is_org_currency=row["currency"] == org.currency,
+            rate=rates.get(row["currency"]) if row["currency"] != org.currency else None,
+        )
+        for row in rows
+    ]
+    return sorted(out, key=lambda t: (not t.is_org_currency, t.currency))
+
+
+def payment_totals(*, org: Organization, qs: QuerySet[Payment]) -> list[CurrencyTotal]:
+    # Cash counts succeeded payments only (KPIS.md cash_collected); other statuses show in rows.
+    return currency_totals(
+        org=org,
+        qs=qs.filter(status=Payment.Status.SUCCEEDED),
+        amount_fields={"gross": "amount", "refunds": "refunded", "net": "net"},
+    )
+
+
+def unassigned_payments(*, org: Organization) -> QuerySet[Payment]:
+    return (
+        Payment.objects.for_org(org)
+        .filter(deal__isnull=True, meeting__isnull=True, closer__isnull=True)
+        .exclude(credit_basis=CreditBasis.MANUAL)
+    )
+
+
+def payout_snapshots(*, org: Organization) -> QuerySet[PayoutSnapshot]:
+    return (
+        PayoutSnapshot.objects.for_org(org)
+        .select_related("created_by")
+        .order_by("-created_at", "-pk")
+    )

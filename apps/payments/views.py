@@ -1,14 +1,245 @@
+import csv
+from datetime import date
+
+from django.contrib import messages
 from django.core.paginator import Paginator
-from django.shortcuts import render
+from django.http import HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.cache import patch_vary_headers
+from django.views.decorators.http import require_GET, require_http_methods
 
-from apps.orgs.access import member_required
-from apps.payments.selectors import payment_list_for_member
+from apps.orgs.access import get_object_for_member, member_required, tenant_object
+from apps.orgs.models import MANAGER_ROLES, REP_ROLES
+from apps.payments.forms import LedgerFilterForm, PayoutSnapshotForm
+from apps.payments.models import PayoutSnapshot
+from apps.payments.selectors import (
+    PaymentFilters,
+    payment_ledger,
+    payment_totals,
+    payout_snapshots,
+    unassigned_payments,
+)
+from apps.payments.services import payout_snapshot_create
+
+# DESIGN.md roles: managers and above see every record of the org, closers and setters their
+# own; viewers have read-only dashboards, not the ledger.
+LEDGER_ROLES = MANAGER_ROLES | REP_ROLES
 
 
-@member_required()
+def _today(org) -> date:
+    return timezone.localdate(timezone=org.tzinfo)
+
+
+def _query_without(request, *names) -> str:
+    query = request.GET.copy()
+    for name in names:
+        query.pop(name, None)
+    return query.urlencode()
+
+
+@member_required(roles=LEDGER_ROLES)
+@require_GET
 def payment_list(request):
-    qs = payment_list_for_member(membership=request.membership).select_related(
-        "contact", "closer", "setter"
+    org = request.org
+    form = LedgerFilterForm(request.GET, org=org, today=_today(org))
+    start, end = form.period()
+    filters = PaymentFilters(
+        start=start,
+        end=end,
+        closer=form.value("closer"),
+        setter=form.value("setter"),
+        provider=form.value("provider") or "",
+        status=form.value("status") or "",
     )
-    page = Paginator(qs.order_by("-paid_at", "-id"), 50).get_page(request.GET.get("page"))
-    return render(request, "payments/payment_list.html", {"page": page})
+    rows = payment_ledger(membership=request.membership, filters=filters)
+    totals = payment_totals(org=org, qs=rows)
+    if request.GET.get("format") == "csv":
+        return _payments_csv(rows, totals, start, end)
+    page = Paginator(rows, 50).get_page(request.GET.get("page"))
+    context = {
+        "form": form,
+        "filters": filters,
+        "start": start,
+        "end": end,
+        "page": page,
+        "totals": totals,
+        "query": _query_without(request, "format", "page"),
+        "unassigned": (
+            unassigned_payments(org=org).count() if request.membership.can_admin else None
+        ),
+    }
+    template = "payments/payment_list.html#body" if request.htmx else "payments/payment_list.html"
+    response = render(request, template, context)
+    patch_vary_headers(response, ["HX-Request"])
+    return response
+
+
+def _payments_csv(rows, totals, start, end) -> HttpResponse:
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="payments-{start}-{end}.csv"'
+    writer = csv.writer(response)
+    writer.writerow(
+        [
+            "paid_at",
+            "contact",
+            "provider",
+            "external_id",
+            "status",
+            "currency",
+            "amount",
+            "refunded",
+            "net",
+            "closer",
+            "setter",
+            "credit",
+        ]
+    )
+    for p in rows.iterator(chunk_size=1000):
+        writer.writerow(
+            [
+                p.paid_at.isoformat(),
+                str(p.contact) if p.contact else "",
+                p.provider,
+                p.external_id,
+                p.status,
+                p.currency,
+                p.amount,
+                p.refunded,
+                p.net,
+                p.closer.name if p.closer else "",
+                p.setter.name if p.setter else "",
+                p.credit_basis,
+            ]
+        )
+    for total in totals:
+        writer.writerow(
+            [
+                "TOTAL succeeded",
+                f"{total.count} payments",
+                "",
+                "",
+                "",
+                total.currency,
+                total.gross,
+                total.refunds,
+                total.net,
+                "",
+                "",
+                "",
+            ]
+        )
+    return response
+
+
+@member_required(roles=MANAGER_ROLES)
+@require_http_methods(["GET", "POST"])
+def payout_list(request):
+    org = request.org
+    if request.method == "POST":
+        form = PayoutSnapshotForm(request.POST)
+        if form.is_valid():
+            start, end = form.period()
+            snapshot = payout_snapshot_create(org=org, start=start, end=end, actor=request.user)
+            messages.success(request, f"Payout snapshot for {start} – {end} created.")
+            return redirect("payments:payout_detail", pk=snapshot.pk)
+        status = 422
+    else:
+        form = PayoutSnapshotForm()
+        status = 200
+    context = {"form": form, "snapshots": payout_snapshots(org=org)[:100]}
+    return render(request, "payments/payout_list.html", context, status=status)
+
+
+@member_required(roles=MANAGER_ROLES)
+@require_GET
+@tenant_object(PayoutSnapshot)
+def payout_detail(request, pk: int):
+    snapshot = get_object_for_member(PayoutSnapshot.objects.for_org(request.org), pk)
+    lines = snapshot.lines.select_related("payment", "payment__contact").order_by("id")
+    if request.GET.get("format") == "csv":
+        return _payout_csv(snapshot, lines)
+    return render(
+        request,
+        "payments/payout_detail.html",
+        {"snapshot": snapshot, "lines": lines, "summary": snapshot.summary},
+    )
+
+
+def _payout_csv(snapshot, lines) -> HttpResponse:
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = (
+        f'attachment; filename="payout-{snapshot.pk}-{snapshot.period_start}-'
+        f'{snapshot.period_end}.csv"'
+    )
+    writer = csv.writer(response)
+    writer.writerow(
+        [
+            "payment_id",
+            "paid_at",
+            "role",
+            "member",
+            "source",
+            "currency",
+            "gross",
+            "net",
+            "percent",
+            "commission",
+            "adjustment",
+            "refund_id",
+        ]
+    )
+    for line in lines:
+        writer.writerow(
+            [
+                line.payment_id or "",
+                line.paid_at.isoformat() if line.paid_at else "",
+                line.role,
+                line.member_name,
+                line.source,
+                line.currency,
+                line.gross_amount,
+                line.net_amount,
+                line.percent,
+                line.commission,
+                "yes" if line.is_adjustment else "",
+                line.refund_id or "",
+            ]
+        )
+    for currency, data in (snapshot.summary or {}).items():
+        for group in ("closers", "setters", "sources"):
+            for row in data[group]:
+                writer.writerow(
+                    [
+                        f"SUMMARY {group}",
+                        "",
+                        "",
+                        row["name"],
+                        "",
+                        currency,
+                        "",
+                        row["net"],
+                        "",
+                        row["commission"],
+                        "",
+                        "",
+                    ]
+                )
+        totals = data["totals"]
+        writer.writerow(
+            [
+                "TOTAL",
+                "",
+                "",
+                "",
+                "",
+                currency,
+                "",
+                totals["net"],
+                "",
+                totals["commission"],
+                totals["adjustments"],
+                "",
+            ]
+        )
+    return response

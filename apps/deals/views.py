@@ -1,0 +1,91 @@
+import csv
+
+from django.core.paginator import Paginator
+from django.http import HttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+from django.utils.cache import patch_vary_headers
+from django.views.decorators.http import require_GET
+
+from apps.deals.forms import DealFilterForm
+from apps.deals.selectors import DealFilters, deal_ledger, deal_totals
+from apps.orgs.access import member_required
+from apps.payments.views import LEDGER_ROLES
+
+
+@member_required(roles=LEDGER_ROLES)
+@require_GET
+def deal_list(request):
+    org = request.org
+    form = DealFilterForm(request.GET, org=org, today=timezone.localdate(timezone=org.tzinfo))
+    start, end = form.period()
+    filters = DealFilters(
+        start=start,
+        end=end,
+        closer=form.value("closer"),
+        setter=form.value("setter"),
+        provider=form.value("provider") or "",
+        status=form.value("status") or "",
+    )
+    rows = deal_ledger(membership=request.membership, filters=filters)
+    totals = deal_totals(org=org, qs=rows)
+    if request.GET.get("format") == "csv":
+        return _csv(rows, totals, start, end)
+    query = request.GET.copy()
+    for name in ("format", "page"):
+        query.pop(name, None)
+    context = {
+        "form": form,
+        "filters": filters,
+        "start": start,
+        "end": end,
+        "page": Paginator(rows, 50).get_page(request.GET.get("page")),
+        "totals": totals,
+        "query": query.urlencode(),
+    }
+    template = "deals/deal_list.html#body" if request.htmx else "deals/deal_list.html"
+    response = render(request, template, context)
+    patch_vary_headers(response, ["HX-Request"])
+    return response
+
+
+def _csv(rows, totals, start, end) -> HttpResponse:
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="deals-{start}-{end}.csv"'
+    writer = csv.writer(response)
+    writer.writerow(
+        [
+            "closed_at",
+            "contact",
+            "provider",
+            "external_id",
+            "status",
+            "currency",
+            "value",
+            "value_period",
+            "closer",
+            "setter",
+            "pcf_linked",
+        ]
+    )
+    for d in rows.iterator(chunk_size=1000):
+        writer.writerow(
+            [
+                d.closed_at.isoformat() if d.closed_at else "",
+                str(d.contact) if d.contact else "",
+                d.provider,
+                d.external_id,
+                d.status,
+                d.currency,
+                d.value,
+                d.value_period,
+                d.closer.name if d.closer else "",
+                d.setter.name if d.setter else "",
+                "yes" if d.pcf_id else "",
+            ]
+        )
+    for total in totals:
+        writer.writerow(
+            ["TOTAL", f"{total.count} deals", "", "", "", total.currency, total.gross] + [""] * 4
+        )
+    return response

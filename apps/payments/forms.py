@@ -1,0 +1,44 @@
+from datetime import date
+
+from django import forms
+
+from apps.contacts.models import Provider
+from apps.kpis.forms import PeriodForm
+from apps.orgs.models import TeamMember
+from apps.payments.selectors import STATUS_CHOICES
+
+
+class LedgerFilterForm(PeriodForm):
+    """Period (a month or a range), closer, setter, provider and status; bad values are dropped."""
+
+    closer = forms.ModelChoiceField(queryset=TeamMember.objects.none(), required=False)
+    setter = forms.ModelChoiceField(queryset=TeamMember.objects.none(), required=False)
+    provider = forms.ChoiceField(choices=[("", "All"), *Provider.choices], required=False)
+    status = forms.ChoiceField(choices=[("", "All"), *STATUS_CHOICES], required=False)
+
+    def __init__(self, *args, org, **kwargs):
+        super().__init__(*args, **kwargs)
+        members = TeamMember.objects.filter(org=org)
+        self.fields["closer"].queryset = members.filter(is_closer=True)
+        self.fields["setter"].queryset = members.filter(is_setter=True)
+
+    def value(self, name):
+        self.is_valid()
+        return self.cleaned_data.get(name) or None
+
+
+class PayoutSnapshotForm(forms.Form):
+    start = forms.DateField(input_formats=["%Y-%m-%d"])
+    end = forms.DateField(input_formats=["%Y-%m-%d"])
+
+    def clean(self):
+        data = super().clean()
+        start, end = data.get("start"), data.get("end")
+        if start and end and end < start:
+            self.add_error("end", "The end is before the start.")
+        if start and end and (end - start).days > 400:
+            self.add_error("end", "A payout period is at most about a year.")
+        return data
+
+    def period(self) -> tuple[date, date]:
+        return self.cleaned_data["start"], self.cleaned_data["end"]
