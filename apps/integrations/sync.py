@@ -1,0 +1,801 @@
+"""Nightly sync services: backfill and incremental pulls from each provider's list API.
+
+Every item goes through the provider's parse function and ``ingest_record(via="sync")``, the
+same path a webhook takes, so a record delivered both ways is one row. Each list walk keeps a
+SyncCursor per (org, provider, resource): the position is saved in the same transaction as the
+page it follows, so a run killed mid-way resumes at the first page it had not committed, and
+re-reading that page is harmless because ingestion is idempotent.
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+import logging
+import queue
+import threading
+import time
+import zlib
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import connection, transaction
+from django.db.models.functions import Lower
+from django.utils import timezone
+
+from apps.integrations import crypto
+from apps.integrations.clients import AuthError, Page, ProviderError
+from apps.integrations.clients.calendly import CalendlyClient
+from apps.integrations.clients.close import CloseClient
+from apps.integrations.clients.stripe import StripeClient
+from apps.integrations.clients.typeform import TypeformClient
+from apps.integrations.clients.whop import WhopClient
+from apps.integrations.models import Credential, SyncCursor, SyncRun
+from apps.integrations.services import credential_reject
+from apps.orgs.models import Organization, TeamMember
+from attribution.sources import calendly, close, stripe, typeform, whop
+from attribution.sources.records import ParseError, UnsupportedEvent
+
+logger = logging.getLogger(__name__)
+
+# The credential each provider's API is read with (services.CREDENTIAL_NAMES).
+API_CREDENTIAL = {
+    "calendly": "api_token",
+    "typeform": "api_token",
+    "close": "api_key",
+    "stripe": "api_key",
+    "whop": "api_key",
+}
+PROVIDERS = tuple(API_CREDENTIAL)
+
+CLIENTS = {
+    "calendly": CalendlyClient,
+    "typeform": TypeformClient,
+    "close": CloseClient,
+    "stripe": StripeClient,
+    "whop": WhopClient,
+}
+
+# How far back an incremental run re-reads before the last successful one started: covers
+# clock skew, late writes and (Calendly) no-shows marked days after the call.
+OVERLAP = {
+    "calendly": timedelta(days=14),
+    "typeform": timedelta(days=1),
+    "close": timedelta(days=1),
+    "stripe": timedelta(days=3),
+    "whop": timedelta(days=3),
+}
+
+OUTCOME_FIELDS = ("created", "updated", "unchanged")
+COUNT_FIELDS = ("fetched", *OUTCOME_FIELDS, "failed")
+MAX_ERRORS_KEPT = 20
+
+
+class SyncError(Exception):
+    pass
+
+
+class SyncNotConfigured(SyncError):
+    pass
+
+
+class SyncAlreadyRunning(SyncError):
+    pass
+
+
+ProgressCallback = Callable[[SyncRun], None]
+
+
+# --- entry points ---------------------------------------------------------------------------
+
+
+def connected_integrations(*, org: Organization | None = None) -> list[tuple[int, str]]:
+    """(org id, provider) for every org (or ``org``) holding a usable API credential, sorted."""
+    pairs = set()
+    credentials = Credential.objects.filter(rejected_at__isnull=True)
+    if org is not None:
+        credentials = credentials.for_org(org)
+    rows = credentials.values_list("org_id", "provider", "name")
+    for org_id, provider, name in rows:
+        if API_CREDENTIAL.get(provider) == name:
+            pairs.add((org_id, provider))
+    return sorted(pairs)
+
+
+def sync_run(
+    *,
+    org: Organization,
+    provider: str,
+    full: bool = False,
+    since: datetime | None = None,
+    client=None,
+    client_options: Mapping[str, Any] | None = None,
+    on_progress: ProgressCallback | None = None,
+) -> SyncRun:
+    """Runs one provider's sync for one org and returns its SyncRun (succeeded or failed).
+
+    Raises SyncNotConfigured without a usable credential and SyncAlreadyRunning when another
+    process holds this org+provider; every other failure is recorded on the run.
+    """
+    if provider not in CLIENTS:
+        raise SyncError(f"Unknown provider {provider!r}; one of {', '.join(PROVIDERS)}.")
+    credential = Credential.objects.filter(
+        org=org, provider=provider, name=API_CREDENTIAL[provider]
+    ).first()
+    if credential is None:
+        raise SyncNotConfigured(f"{provider}: no {API_CREDENTIAL[provider]} saved for {org.slug}")
+    if credential.rejected_at is not None:
+        raise SyncNotConfigured(
+            f"{provider}: the saved {API_CREDENTIAL[provider]} was refused "
+            f"({credential.rejection}); save a new one first"
+        )
+    with _exclusive(org, provider):
+        # We hold the lock, so a run still marked running was killed: say so.
+        SyncRun.objects.filter(org=org, provider=provider, status=SyncRun.Status.RUNNING).update(
+            status=SyncRun.Status.FAILED,
+            error="interrupted (the process stopped); the next run resumed from its cursor",
+            finished_at=timezone.now(),
+        )
+        run = SyncRun.objects.create(org=org, provider=provider, full=full)
+        started = time.monotonic()
+        try:
+            if client is None:
+                token = crypto.decrypt(credential.encrypted_value)
+                client = CLIENTS[provider](token, **(client_options or {}))
+            syncer = SYNCERS[provider](
+                org=org, client=client, run=run, full=full, since=since, on_progress=on_progress
+            )
+            try:
+                syncer.sync()
+            finally:
+                run.reconciliation = syncer.reconciliation
+            run.status = SyncRun.Status.SUCCEEDED
+        except AuthError as exc:
+            credential_reject(credential=credential, reason=str(exc))
+            run.status = SyncRun.Status.FAILED
+            run.error = str(exc)
+        except ProviderError as exc:
+            run.status = SyncRun.Status.FAILED
+            run.error = str(exc)
+        except Exception as exc:
+            logger.exception("sync %s/%s failed", org.slug, provider)
+            run.status = SyncRun.Status.FAILED
+            run.error = f"{type(exc).__name__}: {exc}"[:2000]
+        finally:
+            run.finished_at = timezone.now()
+            run.progress = {
+                **run.progress,
+                "duration_s": round(time.monotonic() - started, 3),
+                "requests": getattr(client, "requests_sent", None),
+                "rate_limit_wait_s": round(getattr(client, "waited_for_rate_limits", 0.0), 3),
+            }
+            if run.status == SyncRun.Status.RUNNING:  # a BaseException is on its way up
+                run.status = SyncRun.Status.FAILED
+                run.error = run.error or "stopped"
+            run.save()
+            if on_progress:
+                on_progress(run)
+    return run
+
+
+def latest_run(*, org: Organization, provider: str) -> SyncRun | None:
+    return SyncRun.objects.for_org(org).filter(provider=provider).order_by("-started_at").first()
+
+
+# --- team members ---------------------------------------------------------------------------
+
+
+def team_member_link(
+    *, org: Organization, provider: str, external_id: str, email: str | None, name: str | None
+) -> TeamMember | None:
+    """The roster entry for a provider user, matched by email and created when missing.
+
+    New entries get no closer/setter role: an admin decides that; the external id is what lets
+    hosts and owners map to the roster either way.
+    """
+    email = (email or "").strip()
+    member = None
+    if email:
+        member = (
+            TeamMember.objects.for_org(org)
+            .annotate(email_lower=Lower("email"))
+            .filter(email_lower=email.lower())
+            .first()
+        )
+    if member is None:
+        member = (
+            TeamMember.objects.for_org(org)
+            .filter(**{f"external_ids__{provider}": external_id})
+            .first()
+        )
+    if member is None:
+        if not email:
+            return None
+        member = TeamMember.objects.create(
+            org=org, name=name or email, email=email, external_ids={provider: external_id}
+        )
+        return member
+    if member.external_ids.get(provider) != external_id:
+        member.external_ids = {**member.external_ids, provider: external_id}
+        member.save(update_fields=["external_ids"])
+    return member
+
+
+# --- machinery shared by providers ----------------------------------------------------------
+
+
+@contextmanager
+def _exclusive(org: Organization, provider: str):
+    """One run per org+provider at a time, across workers: a PostgreSQL session lock, which the
+    server releases by itself when a killed worker's connection drops."""
+    if connection.vendor != "postgresql":
+        yield
+        return
+    key = (zlib.crc32(b"integrations.sync"), org.pk * 8 + PROVIDERS.index(provider))
+    # The lock outlives transactions, so take it on the connection itself.
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", key)
+        (acquired,) = cursor.fetchone()
+    if not acquired:
+        raise SyncAlreadyRunning(f"{provider}: a sync of {org.slug} is already running")
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_unlock(%s, %s)", key)
+
+
+@dataclass
+class Walk:
+    """Where one list walk stands: ``since`` it started from and the ``position`` to resume at."""
+
+    cursor: SyncCursor
+    since: str | None
+    position: dict[str, Any] | None
+    resumed: bool
+
+
+class ProviderSync:
+    provider = ""
+
+    def __init__(self, *, org, client, run, full, since, on_progress):
+        self.org = org
+        self.client = client
+        self.run = run
+        self.full = full
+        self.since = since
+        self.on_progress = on_progress
+        self.errors: list[str] = []
+        self.reconciliation: dict[str, Any] = {"by_resource": {}}
+
+    def sync(self) -> None:
+        raise NotImplementedError
+
+    # walks
+
+    def walk(
+        self, resource: str, pages: Callable[[str | None, dict | None], Iterator[Page]]
+    ) -> Iterator[Page]:
+        """Yields pages of ``resource``; the caller ingests each one inside ``commit_page``."""
+        walk = self._begin(resource)
+        self._note(resource=resource, resumed=walk.resumed, since=walk.since)
+        # Reached again only when the caller asks for the next page, i.e. after it committed
+        # this one (commit_page saved the position with it).
+        yield from _prefetched(pages(walk.since, walk.position))
+        self._finish(walk)
+
+    def _begin(self, resource: str) -> Walk:
+        cursor, _ = SyncCursor.objects.get_or_create(
+            org=self.org, provider=self.provider, resource=resource
+        )
+        state = cursor.cursor or {}
+        current = state.get("walk")
+        if current and current.get("done"):
+            # Killed between committing the last page and closing the walk: it is complete.
+            state["last_success_at"] = current.get("started_at")
+            state.pop("walk")
+            current = None
+        explicit = self.full or self.since is not None
+        if current and not (explicit and current.get("full") != self.full) and self.since is None:
+            self._cursor = cursor
+            return Walk(cursor, current.get("since"), current.get("position"), resumed=True)
+        if self.since is not None:
+            since = self.since
+        elif self.full or not state.get("last_success_at"):
+            since = None
+        else:
+            since = datetime.fromisoformat(state["last_success_at"]) - OVERLAP[self.provider]
+        since_text = since.astimezone(UTC).isoformat() if since else None
+        state["walk"] = {
+            "full": since is None,
+            "since": since_text,
+            "position": None,
+            "started_at": timezone.now().isoformat(),
+        }
+        cursor.cursor = state
+        cursor.save(update_fields=["cursor", "updated_at"])
+        self._cursor = cursor
+        return Walk(cursor, since_text, None, resumed=False)
+
+    def _finish(self, walk: Walk) -> None:
+        cursor = SyncCursor.objects.get(pk=walk.cursor.pk)
+        state = cursor.cursor or {}
+        current = state.pop("walk", None) or {}
+        state["last_success_at"] = current.get("started_at") or timezone.now().isoformat()
+        cursor.cursor = state
+        cursor.save(update_fields=["cursor", "updated_at"])
+
+    @contextmanager
+    def commit_page(self, resource: str, page: Page):
+        """Ingest a page's items inside this block; the resume position is saved with them.
+
+        One transaction per page: a crash loses at most the page it was on (re-read on resume),
+        and the KPI signals enqueue one rollup refresh per page instead of one per record.
+        """
+        counted = {f: getattr(self.run, f) for f in COUNT_FIELDS}
+        reconciliation = copy.deepcopy(self.reconciliation)
+        try:
+            with transaction.atomic():
+                yield
+                self._save_position(resource, page)
+        except BaseException:
+            # The page was rolled back, and with it what it had counted.
+            for field, value in counted.items():
+                setattr(self.run, field, value)
+            self.run.reconciliation = self.reconciliation = reconciliation
+            raise
+        if self.on_progress:
+            self.on_progress(self.run)
+
+    def _save_position(self, resource: str, page: Page) -> None:
+        cursor = SyncCursor.objects.select_for_update().get(
+            org=self.org, provider=self.provider, resource=resource
+        )
+        state = cursor.cursor or {}
+        if "walk" in state:
+            state["walk"]["position"] = page.resume
+            state["walk"]["done"] = page.resume is None
+        cursor.cursor = state
+        cursor.save(update_fields=["cursor", "updated_at"])
+        progress = self.run.progress.setdefault("resources", {}).setdefault(
+            resource, {"pages": 0, "items": 0}
+        )
+        progress["pages"] += 1
+        progress["items"] += len(page.items)
+        self.run.progress["current"] = resource
+        self.run.reconciliation = self.reconciliation
+        if self.errors:
+            self.run.progress["errors"] = self.errors[-MAX_ERRORS_KEPT:]
+        self.run.save(update_fields=[*COUNT_FIELDS, "progress", "reconciliation"])
+
+    def _note(self, **values) -> None:
+        self.run.progress.update(values)
+
+    # ingestion
+
+    def ingest(
+        self,
+        resource: str,
+        item: Mapping[str, Any],
+        parse: Callable[[Mapping[str, Any]], Iterable[object]],
+        ref_key: str = "id",
+        raw: Mapping[str, Any] | None = None,
+    ) -> list[str]:
+        """Parses one API item (``parse`` may give several records) and ingests each one."""
+        ref = str(item.get(ref_key, "?"))
+        from apps.integrations.ingest import ingest_record
+
+        self.run.fetched += 1
+        outcomes: list[str] = []
+        try:
+            records = list(parse(item))
+        except (ParseError, UnsupportedEvent, ValueError) as exc:
+            self._failed(resource, ref, exc)
+            return outcomes
+        for record in records:
+            try:
+                # ingest_record runs in its own savepoint: a record it refuses leaves the
+                # page's transaction usable. Anything else (a missing handler, a database
+                # error) fails the run, and the cursor stays before this page.
+                outcome = ingest_record(
+                    org=self.org, record=record, via="sync", raw=raw if raw is not None else item
+                )
+            except (ParseError, UnsupportedEvent, ValidationError) as exc:
+                self._failed(resource, ref, exc)
+                continue
+            outcomes.append(str(getattr(outcome, "value", outcome)))
+        self._count(resource, outcomes)
+        return outcomes
+
+    def _count(self, resource: str, outcomes: list[str]) -> None:
+        # An item is counted once, by what happened to it: created beats updated beats unchanged.
+        for field in (*OUTCOME_FIELDS, "skipped"):
+            if field in outcomes:
+                if field in OUTCOME_FIELDS:
+                    setattr(self.run, field, getattr(self.run, field) + 1)
+                else:
+                    self.run.unchanged += 1
+                break
+        summary = self.reconciliation["by_resource"].setdefault(
+            resource, {"created": 0, "updated": 0}
+        )
+        for field in ("created", "updated"):
+            if field in outcomes:
+                summary[field] += 1
+                if not self.full and self.since is None:
+                    # On an incremental run, anything new or changed is what webhooks missed.
+                    self.reconciliation["missed_by_webhooks"] = (
+                        self.reconciliation.get("missed_by_webhooks", 0) + 1
+                    )
+                break
+
+    def _failed(self, resource: str, ref: str, exc: Exception) -> None:
+        self.run.failed += 1
+        self.errors.append(f"{resource} {ref}: {exc}"[:300])
+        logger.warning("sync %s %s %s: %s", self.org.slug, resource, ref, exc)
+
+    def discovered(self, key: str) -> None:
+        self.reconciliation[key] = self.reconciliation.get(key, 0) + 1
+
+    def settings(self) -> Mapping[str, Any]:
+        value = (self.org.settings or {}).get(self.provider)
+        return value if isinstance(value, Mapping) else {}
+
+
+PREFETCH_PAGES = 2
+
+
+def _prefetched(pages: Iterator[Page], *, depth: int = PREFETCH_PAGES) -> Iterator[Page]:
+    """Walks ``pages`` (the HTTP side) on a thread, up to ``depth`` pages ahead of the caller
+    (the database side), so the paced requests carry on while a page is being ingested: with
+    rate limits the floor, a walk then takes the requests' time, not requests plus ingestion.
+
+    The thread never touches the database; the caller still commits page by page, so the
+    cursor only moves past pages it ingested. Errors on the thread surface in the caller.
+    """
+    handoff: queue.Queue = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+    end = object()
+
+    def put(item) -> bool:
+        while not stop.is_set():
+            try:
+                handoff.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce():
+        try:
+            for page in pages:
+                if not put((None, page)):
+                    return
+            put((None, end))
+        except BaseException as exc:  # handed to the caller, who raises it
+            put((exc, None))
+
+    thread = threading.Thread(target=produce, name="sync-prefetch", daemon=True)
+    thread.start()
+    try:
+        while True:
+            error, page = handoff.get()
+            if error is not None:
+                raise error
+            if page is end:
+                return
+            yield page
+    finally:
+        stop.set()
+        # The thread stops after the request it is in; never leave one running behind.
+        thread.join(timeout=60)
+
+
+def _one(parse: Callable[[Mapping[str, Any]], object]):
+    def records(item: Mapping[str, Any]) -> list[object]:
+        record = parse(item)
+        return [record] if record is not None else []
+
+    return records
+
+
+def _typeform_response(item, *, form_id, definition, field_mapping):
+    return [
+        typeform.parse_response(
+            item, form_id=form_id, definition=definition, field_mapping=field_mapping
+        )
+    ]
+
+
+def _calendly_time(value: str | None) -> str | None:
+    if not value:
+        return None
+    return datetime.fromisoformat(value).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _typeform_time(value: str | None) -> str | None:
+    # Typeform takes UTC to the second, with T between date and time.
+    if not value:
+        return None
+    return datetime.fromisoformat(value).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S")
+
+
+def _unix(value: str | None) -> int | None:
+    return int(datetime.fromisoformat(value).timestamp()) if value else None
+
+
+# --- providers ------------------------------------------------------------------------------
+
+
+class CalendlySync(ProviderSync):
+    provider = "calendly"
+
+    def sync(self) -> None:
+        me = self.client.me()
+        organization = me["current_organization"]
+        members = 0
+        for membership in self.client.organization_memberships(organization):
+            user = membership.get("user") or {}
+            if user.get("uri"):
+                members += bool(
+                    team_member_link(
+                        org=self.org,
+                        provider="calendly",
+                        external_id=user["uri"],
+                        email=user.get("email"),
+                        name=user.get("name"),
+                    )
+                )
+        self.reconciliation["team_members"] = members
+
+        def pages(since, position):
+            for page in self.client.scheduled_event_pages(
+                organization,
+                min_start_time=_calendly_time(since),
+                page_token=(position or {}).get("page_token"),
+            ):
+                # Fetched on the prefetch thread too, never inside the page's transaction.
+                page.related = [
+                    (invitee, event)
+                    for event in page.items
+                    for invitee in self.client.invitees(event["uri"])
+                ]
+                yield page
+
+        for page in self.walk("scheduled_events", pages):
+            with self.commit_page("scheduled_events", page):
+                for invitee, event in page.related:
+                    self._invitee(invitee, event)
+
+    def _invitee(self, invitee: Mapping[str, Any], event: Mapping[str, Any]) -> None:
+        canceled = invitee.get("status") == "canceled"
+
+        def parse(invitee):
+            kind = "canceled" if canceled else "created"
+            yield calendly.parse_invitee(invitee, kind=kind, scheduled_event=event)
+            if invitee.get("no_show"):
+                yield calendly.parse_invitee(invitee, kind="no_show_created", scheduled_event=event)
+
+        # Provenance in the webhook payload's shape (the event embedded, not named by uri), so
+        # a sync after the webhook finds the record unchanged instead of "missed".
+        as_webhook = {k: v for k, v in invitee.items() if k != "event"}
+        as_webhook["scheduled_event"] = event
+        outcomes = self.ingest("invitees", invitee, parse, "uri", raw=as_webhook)
+        if canceled and ({"created", "updated"} & set(outcomes)):
+            self.discovered("cancellations_discovered")
+
+
+class TypeformSync(ProviderSync):
+    provider = "typeform"
+
+    def sync(self) -> None:
+        from apps.integrations.ingest import typeform_field_mapping
+
+        form_ids = self.settings().get("form_ids") or [f["id"] for f in self.client.forms()]
+        for form_id in form_ids:
+            parse = functools.partial(
+                _typeform_response,
+                form_id=form_id,
+                definition=self.client.form(form_id),
+                field_mapping=typeform_field_mapping(org=self.org, form_id=form_id),
+            )
+            resource = f"responses:{form_id}"
+
+            def pages(since, position, form_id=form_id):
+                return self.client.response_pages(
+                    form_id, since=_typeform_time(since), after=(position or {}).get("after")
+                )
+
+            for page in self.walk(resource, pages):
+                with self.commit_page(resource, page):
+                    for item in page.items:
+                        self.ingest("responses", item, parse, "token")
+
+
+class CloseSync(ProviderSync):
+    provider = "close"
+    RESOURCES = (
+        ("leads", "/lead/"),
+        ("opportunities", "/opportunity/"),
+        ("calls", "/activity/call/"),
+    )
+
+    def sync(self) -> None:
+        members = 0
+        for user in self.client.users():
+            name = " ".join(p for p in (user.get("first_name"), user.get("last_name")) if p)
+            members += bool(
+                team_member_link(
+                    org=self.org,
+                    provider="close",
+                    external_id=user["id"],
+                    email=user.get("email"),
+                    name=name or None,
+                )
+            )
+        self.reconciliation["team_members"] = members
+        from apps.integrations.ingest import close_lead_owner_field, close_no_show_rule
+
+        # Parsed with the same org settings as the webhooks (ingest.py owns them).
+        rule = close_no_show_rule(org=self.org)
+        owner_field = close_lead_owner_field(org=self.org)
+        parsers = {
+            "leads": lambda o: close.parse_lead(o, lead_owner_field=owner_field),
+            "opportunities": close.parse_opportunity,
+            "calls": lambda o: close.parse_call(o, no_show_rule=rule),
+        }
+        for resource, path in self.RESOURCES:
+            # A backfill walks by creation date; an incremental run by last change.
+            def pages(since, position, path=path):
+                position = position or {}
+                return self.client.pages(
+                    path,
+                    {},
+                    date_field="date_updated" if since else "date_created",
+                    since=position.get("since", since),
+                    skip=position.get("skip", 0),
+                )
+
+            parse = _one(parsers[resource])
+            for page in self.walk(resource, pages):
+                with self.commit_page(resource, page):
+                    for item in page.items:
+                        self.ingest(resource, item, parse)
+
+
+class StripeSync(ProviderSync):
+    provider = "stripe"
+
+    def sync(self) -> None:
+        for resource in ("charges", "refunds"):
+
+            def pages(since, position, resource=resource):
+                return self.client.pages(
+                    resource,
+                    created_gte=_unix(since),
+                    starting_after=(position or {}).get("starting_after"),
+                )
+
+            for page in self.walk(resource, pages):
+                with self.commit_page(resource, page):
+                    for item in page.items:
+                        self.ingest(resource, item, _STRIPE_PARSERS[resource])
+
+
+class WhopSync(ProviderSync):
+    provider = "whop"
+
+    def sync(self) -> None:
+        params = {}
+        if self.settings().get("company_id"):
+            params["company_id"] = self.settings()["company_id"]
+
+        def pages(since, position):
+            query = dict(params)
+            if since:
+                query["created_after"] = since
+            return self.client.pages("payments", query, after=(position or {}).get("after"))
+
+        for page in self.walk("payments", pages):
+            with self.commit_page("payments", page):
+                for item in page.items:
+                    self.ingest("payments", item, _whop_payment)
+
+
+# ingest_record takes the event records the webhooks produce; a listed object is wrapped in one
+# the way its webhook would carry it. The synthetic event id says where it came from; payments
+# and refunds are keyed by their own ids (payment_key, refund_id), so a webhook and a sync of
+# the same object still meet in one row.
+
+
+def _stripe_charge(charge: Mapping[str, Any]) -> list[object]:
+    payment = stripe.parse_charge(charge)
+    if payment is None:
+        return []  # a charge that moved no money (failed, uncaptured)
+    return [
+        stripe.StripeEvent(
+            event_id=f"sync:{payment.charge_id or charge['id']}",
+            event_type="charge.succeeded",
+            created=payment.paid_at,
+            person=payment.person,
+            payment=payment,
+        )
+    ]
+
+
+def _stripe_refund(refund: Mapping[str, Any]) -> list[object]:
+    observation = stripe.parse_refund(refund)
+    return [
+        stripe.StripeEvent(
+            event_id=f"sync:{observation.refund_id}",
+            event_type="refund.updated",
+            created=observation.refunded_at,
+            person=observation.person,
+            refunds=(observation,),
+        )
+    ]
+
+
+def _whop_payment(item: Mapping[str, Any]) -> list[object]:
+    payment = whop.parse_payment(item)
+    return [
+        whop.WhopEvent(
+            event_id=f"sync:{payment.payment_key}",
+            event_type="payment.succeeded" if payment.status == "succeeded" else "payment.created",
+            occurred_at=payment.paid_at,
+            person=payment.person,
+            payment=payment,
+        )
+    ]
+
+
+_STRIPE_PARSERS = {"charges": _stripe_charge, "refunds": _stripe_refund}
+
+SYNCERS: dict[str, type[ProviderSync]] = {
+    "calendly": CalendlySync,
+    "typeform": TypeformSync,
+    "close": CloseSync,
+    "stripe": StripeSync,
+    "whop": WhopSync,
+}
+
+
+# --- sync now -------------------------------------------------------------------------------
+
+
+def sync_request(*, org: Organization, provider: str, actor) -> bool:
+    """Queues a sync of ``provider`` now ("sync now"); False when it cannot run (not connected,
+    credential refused) or one is already running."""
+    from apps.integrations.sync_tasks import sync_provider_task
+    from apps.orgs.services import audit_log_write
+
+    if (org.pk, provider) not in connected_integrations(org=org):
+        return False
+    latest = latest_run(org=org, provider=provider)
+    if latest is not None and latest.status == SyncRun.Status.RUNNING:
+        return False
+    with transaction.atomic():
+        audit_log_write(org=org, actor=actor, action="integrations.sync_now", provider=provider)
+        # Enqueued once the audit row is committed, so a worker never races the request.
+        transaction.on_commit(lambda: sync_provider_task.delay(org.pk, provider))
+    return True
+
+
+def sync_status(*, org: Organization, provider: str) -> dict[str, Any]:
+    credential = (
+        Credential.objects.for_org(org)
+        .filter(provider=provider, name=API_CREDENTIAL[provider])
+        .first()
+    )
+    run = latest_run(org=org, provider=provider)
+    return {
+        "provider": provider,
+        "connected": credential is not None and credential.rejected_at is None,
+        "rejection": credential.rejection if credential and credential.rejected_at else "",
+        "run": run,
+        "running": run is not None and run.status == SyncRun.Status.RUNNING,
+    }
