@@ -5,6 +5,8 @@ from django.shortcuts import redirect
 from django.urls import include, path, reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 
+from apps.integrations.urls import webhook_urlpatterns
+
 
 def _admin_login(request):
     # Django admin's own login has no rate limit; every sign-in goes through allauth's, which has.
@@ -33,5 +35,9 @@ urlpatterns = [
     path("rep/", include("apps.meetings.rep_urls")),
     path("contacts/", include("apps.contacts.urls")),
     path("payments/", include("apps.payments.urls")),
+    path("deals/", include("apps.deals.urls")),
     path("settings/", include("apps.orgs.urls")),
+    path("integrations/sync/", include("apps.integrations.sync_urls")),
+    path("integrations/", include("apps.integrations.urls")),
+    path("webhooks/", include(webhook_urlpatterns)),
 ]

@@ -1,0 +1,438 @@
+"""Inbound webhooks: verify, store in the inbox, enqueue; then process, retry, replay.
+
+The view (apps/integrations/views.py) only maps HTTP to :func:`webhook_receive`; the Celery task
+only calls :func:`webhook_event_process`. The inbox row is written before anything else happens,
+unique on (org, provider, event id), so a delivery is stored once however often it arrives, and
+a row still pending after a crash is enqueued again by :func:`webhook_events_requeue`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import random
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from django.core.cache import cache
+from django.db import IntegrityError, transaction
+from django.db.models import Count, F, Q
+from django.db.models.functions import TruncDate
+from django.urls import reverse
+from django.utils import timezone
+
+from apps.integrations.ingest import Outcome, ingest_record, parse_payload
+from apps.integrations.models import Credential, WebhookEvent
+from apps.integrations.services import CREDENTIAL_NAMES, credential_values
+from apps.orgs.models import Organization, User
+from apps.orgs.services import audit_log_write
+from attribution import signatures
+from attribution.signatures import SignatureError
+from attribution.sources.records import ParseError, UnsupportedEvent
+
+logger = logging.getLogger(__name__)
+
+PROVIDERS = ("calendly", "typeform", "close", "stripe", "whop")
+
+# The credential (apps/integrations/services.CREDENTIAL_NAMES) each provider signs with.
+SECRET_NAMES: Mapping[str, str] = {
+    "calendly": "signing_key",
+    "typeform": "webhook_secret",
+    "close": "webhook_signature_key",
+    "stripe": "webhook_secret",
+    "whop": "webhook_secret",
+}
+
+# The request headers worth keeping with a delivery (replays re-check nothing, but people
+# debugging a delivery want to see what was signed and by whom). Lower case.
+KEPT_HEADERS: Mapping[str, tuple[str, ...]] = {
+    "calendly": (signatures.CALENDLY_HEADER,),
+    "typeform": (signatures.TYPEFORM_HEADER,),
+    "close": (signatures.CLOSE_HASH_HEADER, signatures.CLOSE_TIMESTAMP_HEADER),
+    "stripe": (signatures.STRIPE_HEADER,),
+    "whop": (
+        signatures.WHOP_ID_HEADER,
+        signatures.WHOP_TIMESTAMP_HEADER,
+        signatures.WHOP_SIGNATURE_HEADER,
+    ),
+}
+COMMON_HEADERS = ("content-type", "user-agent")
+
+# Retries of a failing event: exponential backoff with full jitter, capped (DESIGN.md).
+MAX_ATTEMPTS = 8
+RETRY_BASE_SECONDS = 10
+RETRY_CAP_SECONDS = 600
+# Pending rows older than this were never enqueued (a crash between commit and enqueue, a broker
+# outage) and are enqueued again; rows with attempts behind them wait out their retries first.
+REQUEUE_GRACE = timedelta(minutes=5)
+REQUEUE_RETRYING_AFTER = timedelta(hours=2)
+REQUEUE_BATCH = 1000
+ERROR_MAX_CHARS = 2000
+
+
+class PermanentError(Exception):
+    """Processing can never succeed as is; the event is failed at once (replayable)."""
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What the endpoint answers: an HTTP status and a small JSON body."""
+
+    status: int
+    body: dict[str, Any] = field(default_factory=dict)
+    event: WebhookEvent | None = None
+
+    @property
+    def duplicate(self) -> bool:
+        return self.body.get("duplicate") is True
+
+
+# --- receiving --------------------------------------------------------------------------------
+
+
+def _verify(provider: str, *, secrets: list[str], headers: Mapping[str, str], body: bytes, now):
+    verify: Callable[..., None] = {
+        "calendly": signatures.verify_calendly,
+        "close": signatures.verify_close,
+        "stripe": signatures.verify_stripe,
+        "whop": signatures.verify_whop,
+    }.get(provider, signatures.verify_typeform)
+    if provider == "typeform":
+        verify(secrets=secrets, headers=headers, body=body)
+    else:
+        verify(secrets=secrets, headers=headers, body=body, now=now)
+
+
+def rejected_counter_key(*, org_id: int, provider: str, day: date) -> str:
+    return f"webhooks:rejected:{org_id}:{provider}:{day.isoformat()}"
+
+
+def _count_rejection(org: Organization, provider: str, reason: str) -> None:
+    # Rejections are not stored in the inbox (a forger must not be able to fill it); a counter
+    # in the cache is enough to show on the integrations page and to alert on.
+    logger.warning("webhook rejected: org=%s provider=%s reason=%s", org.slug, provider, reason)
+    key = rejected_counter_key(org_id=org.pk, provider=provider, day=timezone.now().date())
+    try:
+        if not cache.add(key, 1, timeout=40 * 86400):
+            cache.incr(key)
+    except Exception:  # a cache outage must not turn a 401 into a 500
+        logger.exception("could not count a rejected webhook")
+
+
+def rejected_count(*, org: Organization, provider: str, day: date) -> int:
+    try:
+        return int(cache.get(rejected_counter_key(org_id=org.pk, provider=provider, day=day)) or 0)
+    except Exception:
+        return 0
+
+
+def _header(headers: Mapping[str, str], name: str) -> str | None:
+    for key, value in headers.items():
+        if key.lower() == name:
+            return value
+    return None
+
+
+def _body_hash(body: bytes) -> str:
+    return "sha256:" + hashlib.sha256(body).hexdigest()
+
+
+def _fit(value: str, limit: int = 255) -> str:
+    return value if len(value) <= limit else "sha256:" + hashlib.sha256(value.encode()).hexdigest()
+
+
+def _identify(
+    provider: str, envelope: Mapping[str, Any], headers: Mapping[str, str], body: bytes, record
+) -> tuple[str, str]:
+    """(event id, event type) of a delivery: the id the inbox is unique on."""
+    if provider == "calendly":
+        event_type = str(envelope.get("event") or "")
+        # Calendly sends no delivery id: the parser derives one that is stable across retries.
+        key = getattr(record, "idempotency_key", None) or _body_hash(body)
+        return key, event_type
+    if provider == "typeform":
+        response = envelope.get("form_response")
+        token = response.get("token") if isinstance(response, Mapping) else None
+        event_id = envelope.get("event_id") or token or _body_hash(body)
+        return str(event_id), str(envelope.get("event_type") or "form_response")
+    if provider == "close":
+        event = envelope.get("event") or {}
+        return str(event.get("id")), f"{event.get('object_type')}.{event.get('action')}"
+    if provider == "stripe":
+        return str(envelope.get("id")), str(envelope.get("type") or "")
+    # Whop: webhook-id is the Standard Webhooks idempotency key, the same on every retry.
+    event_id = _header(headers, signatures.WHOP_ID_HEADER) or envelope.get("id")
+    return str(event_id), str(envelope.get("type") or "")
+
+
+def webhook_receive(
+    *,
+    org: Organization,
+    provider: str,
+    headers: Mapping[str, str],
+    body: bytes,
+    now: datetime | None = None,
+) -> Answer:
+    """Verify, validate and store one delivery; enqueue it once the row is committed.
+
+    Nothing is written for a rejected delivery (401, 400) or a duplicate (200).
+    """
+    if provider not in PROVIDERS:
+        return Answer(404, {"error": "unknown provider"})
+    now = now or timezone.now()
+    secrets = credential_values(org=org, provider=provider, name=SECRET_NAMES[provider])
+    try:
+        _verify(provider, secrets=secrets, headers=headers, body=body, now=now)
+    except SignatureError as exc:
+        _count_rejection(org, provider, exc.reason)
+        # "stale" only after a good MAC (signatures.py), so it tells a forger nothing.
+        return Answer(401, {"error": f"signature {exc.reason}"})
+    except ValueError:
+        # No secret stored (or one the scheme cannot use, e.g. a Close key that is not hex):
+        # nothing can be verified.
+        _count_rejection(org, provider, "not_configured")
+        return Answer(401, {"error": "signature cannot be verified: no usable secret configured"})
+
+    try:
+        envelope = json.loads(body)
+    except ValueError:
+        return Answer(400, {"error": "body is not valid JSON"})
+    if not isinstance(envelope, dict):
+        return Answer(400, {"error": "body is not a JSON object"})
+    record = None
+    try:
+        record = parse_payload(org=org, provider=provider, envelope=envelope)
+    except ParseError as exc:
+        return Answer(400, {"error": exc.message})
+    except UnsupportedEvent:
+        pass  # stored and acknowledged: a subscription wider than needed is not an error
+
+    event_id, event_type = _identify(provider, envelope, headers, body, record)
+    kept = {
+        name: value
+        for name in (*KEPT_HEADERS[provider], *COMMON_HEADERS)
+        if (value := _header(headers, name)) is not None
+    }
+
+    def store() -> WebhookEvent:
+        return WebhookEvent.objects.create(
+            org=org,
+            provider=provider,
+            event_id=_fit(event_id),
+            event_type=event_type[:100],
+            body=body,
+            headers=kept,
+        )
+
+    try:
+        if transaction.get_autocommit():
+            # One INSERT commits by itself: no BEGIN/COMMIT round trips on the hot path.
+            event = store()
+        else:
+            with transaction.atomic():  # a savepoint inside the caller's transaction
+                event = store()
+    except IntegrityError:
+        return Answer(200, {"ok": True, "duplicate": True})
+    # After the commit (at once in autocommit mode). robust: a broker outage must not turn a
+    # stored event into a 500 (the provider would retry, harmlessly); the requeue sweep
+    # enqueues it later.
+    transaction.on_commit(lambda: _enqueue(event.pk), robust=True)
+    return Answer(200, {"ok": True}, event=event)
+
+
+def _enqueue(event_pk: int) -> None:
+    from apps.integrations.tasks import process_webhook_event  # tasks imports this module
+
+    process_webhook_event.delay(event_pk)
+
+
+# --- processing -------------------------------------------------------------------------------
+
+
+def retry_delay(retries: int, *, rng: random.Random | None = None) -> float:
+    """Seconds before retry number ``retries + 1``: full jitter over a capped exponential."""
+    ceiling = min(RETRY_CAP_SECONDS, RETRY_BASE_SECONDS * 2**retries)
+    return (rng or random).uniform(ceiling / 2, ceiling)
+
+
+def _raw_object(provider: str, envelope: Mapping[str, Any]) -> Mapping[str, Any]:
+    # Provenance keeps the provider's object, not our parse of it.
+    if provider == "calendly":
+        return envelope.get("payload") or envelope
+    if provider == "typeform":
+        return envelope.get("form_response") or envelope
+    if provider == "close":
+        return (envelope.get("event") or {}).get("data") or envelope
+    if provider == "stripe":
+        return (envelope.get("data") or {}).get("object") or envelope
+    return envelope.get("data") or envelope
+
+
+def _error_text(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"[:ERROR_MAX_CHARS]
+
+
+def webhook_event_process(*, event_pk: int, final: bool = False) -> Outcome | None:
+    """Processes one inbox row exactly once; ``None`` when it was already processed.
+
+    The row is locked for the whole run and marked processed in the same transaction as the
+    writes it causes: a worker killed mid-run leaves it pending with nothing half-written, and
+    a second delivery of the task waits for the first and then does nothing.
+    On failure the row records the attempt and the error (``failed`` when ``final``) and the
+    exception propagates for the task to retry; :class:`PermanentError` is failed at once.
+    """
+    try:
+        with transaction.atomic():
+            event = (
+                WebhookEvent.objects.select_for_update(of=("self",))
+                .select_related("org")
+                .get(pk=event_pk)
+            )
+            if event.status == WebhookEvent.Status.PROCESSED:
+                return None
+            try:
+                envelope = json.loads(bytes(event.body))
+                record = parse_payload(org=event.org, provider=event.provider, envelope=envelope)
+            except UnsupportedEvent:
+                outcome = Outcome.SKIPPED
+            except (ParseError, ValueError) as exc:
+                # The endpoint validated this body; failing to parse now is not going to heal.
+                raise PermanentError(_error_text(exc)) from exc
+            else:
+                outcome = ingest_record(
+                    org=event.org,
+                    record=record,
+                    via="webhook",
+                    raw=_raw_object(event.provider, envelope),
+                )
+            event.status = WebhookEvent.Status.PROCESSED
+            event.attempts = F("attempts") + 1
+            event.error = ""
+            event.processed_at = timezone.now()
+            event.save(update_fields=["status", "attempts", "error", "processed_at"])
+            return outcome
+    except WebhookEvent.DoesNotExist:
+        raise PermanentError(f"webhook event {event_pk} does not exist") from None
+    except Exception as exc:
+        failed = final or isinstance(exc, PermanentError)
+        WebhookEvent.objects.filter(pk=event_pk).exclude(
+            status=WebhookEvent.Status.PROCESSED
+        ).update(
+            attempts=F("attempts") + 1,
+            error=_error_text(exc),
+            status=WebhookEvent.Status.FAILED if failed else WebhookEvent.Status.PENDING,
+        )
+        raise
+
+
+def webhook_event_replay(*, event: WebhookEvent, actor: User | None) -> bool:
+    """Puts a failed (or stuck pending) event back in the queue; False for a processed one."""
+    with transaction.atomic():
+        updated = (
+            WebhookEvent.objects.filter(pk=event.pk)
+            .exclude(status=WebhookEvent.Status.PROCESSED)
+            .update(status=WebhookEvent.Status.PENDING, attempts=0)
+        )
+        if not updated:
+            return False
+        audit_log_write(
+            org=event.org,
+            actor=actor,
+            action="webhook.replay",
+            target=event,
+            provider=event.provider,
+            event_type=event.event_type,
+        )
+        pk = event.pk
+        transaction.on_commit(lambda: _enqueue(pk), robust=True)
+    return True
+
+
+def webhook_events_requeue(*, now: datetime | None = None, limit: int = REQUEUE_BATCH) -> int:
+    """Enqueues pending rows the queue seems to have lost (the inbox is also the outbox).
+
+    A row can also be pending because a long backlog has not reached it yet; enqueueing it
+    again is harmless (processing is a no-op the second time) but costs a message, so each
+    sweep takes at most ``limit`` rows, oldest first.
+    """
+    now = now or timezone.now()
+    stale = WebhookEvent.objects.filter(
+        status=WebhookEvent.Status.PENDING, received_at__lt=now - REQUEUE_GRACE
+    ).filter(Q(attempts=0) | Q(received_at__lt=now - REQUEUE_RETRYING_AFTER))
+    pks = list(stale.order_by("received_at").values_list("pk", flat=True)[:limit])
+    for pk in pks:
+        _enqueue(pk)
+    return len(pks)
+
+
+# --- reads for the integrations page ----------------------------------------------------------
+
+OVERVIEW_DAYS = 7
+
+
+def integrations_overview(*, org: Organization, base_url: str, days: int = OVERVIEW_DAYS) -> dict:
+    """Per provider: the webhook URL, the last event, and per-day received/processed/failed."""
+
+    today = timezone.now().date()
+    day_list = [today - timedelta(days=i) for i in range(days)]
+    since = timezone.now() - timedelta(days=days)
+    events = WebhookEvent.objects.for_org(org)
+    received = {
+        (row["provider"], row["day"]): row
+        for row in events.filter(received_at__gte=since)
+        .annotate(day=TruncDate("received_at"))
+        .values("provider", "day")
+        .annotate(
+            received=Count("pk"),
+            failed=Count("pk", filter=Q(status=WebhookEvent.Status.FAILED)),
+        )
+    }
+    processed = {
+        (row["provider"], row["day"]): row["n"]
+        for row in events.filter(processed_at__gte=since)
+        .annotate(day=TruncDate("processed_at"))
+        .values("provider", "day")
+        .annotate(n=Count("pk"))
+    }
+    last = {}
+    for provider in PROVIDERS:
+        last[provider] = (
+            events.filter(provider=provider)
+            .order_by("-received_at")
+            .only("received_at", "event_type", "status", "provider")
+            .first()
+        )
+    credentials = {
+        (c.provider, c.name): c
+        for c in Credential.objects.for_org(org).only(
+            "provider", "name", "hint", "updated_at", "rejected_at", "rejection"
+        )
+    }
+    providers = []
+    for provider in PROVIDERS:
+        providers.append(
+            {
+                "provider": provider,
+                "url": base_url
+                + reverse("webhooks:receive", kwargs={"provider": provider, "org_slug": org.slug}),
+                "last_event": last[provider],
+                "days": [
+                    {
+                        "day": day,
+                        "received": received.get((provider, day), {}).get("received", 0),
+                        "processed": processed.get((provider, day), 0),
+                        "failed": received.get((provider, day), {}).get("failed", 0),
+                        "rejected": rejected_count(org=org, provider=provider, day=day),
+                    }
+                    for day in day_list
+                ],
+                "credentials": [
+                    {"name": name, "credential": credentials.get((provider, name))}
+                    for name in CREDENTIAL_NAMES[provider]
+                ],
+            }
+        )
+    return {"providers": providers}
