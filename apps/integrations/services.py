@@ -91,3 +91,20 @@ def credential_reject(*, credential: Credential, reason: str) -> None:
     credential.rejected_at = timezone.now()
     credential.rejection = reason[:255]
     credential.save(update_fields=["rejected_at", "rejection"])
+
+
+def credentials_reencrypt() -> int:
+    """Re-encrypts every stored secret (and a rotation's previous one) with the first key of
+    FIELD_ENCRYPTION_KEY, so older keys can then be removed. Returns how many rows changed."""
+    changed = 0
+    with transaction.atomic():
+        for credential in Credential.objects.select_for_update().order_by("pk"):
+            credential.encrypted_value = crypto.rotate(credential.encrypted_value)
+            if credential.previous_encrypted_value:
+                credential.previous_encrypted_value = crypto.rotate(
+                    credential.previous_encrypted_value
+                )
+            # update_fields: updated_at/updated_by describe the secret, which did not change.
+            credential.save(update_fields=["encrypted_value", "previous_encrypted_value"])
+            changed += 1
+    return changed

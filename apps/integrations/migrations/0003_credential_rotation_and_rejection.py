@@ -4,30 +4,29 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('integrations', '0002_initial'),
+        ("integrations", "0002_initial"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='credential',
-            name='previous_encrypted_value',
+            model_name="credential",
+            name="previous_encrypted_value",
             field=models.TextField(blank=True, editable=False),
         ),
         migrations.AddField(
-            model_name='credential',
-            name='previous_until',
+            model_name="credential",
+            name="previous_until",
             field=models.DateTimeField(blank=True, editable=False, null=True),
         ),
         migrations.AddField(
-            model_name='credential',
-            name='rejected_at',
+            model_name="credential",
+            name="rejected_at",
             field=models.DateTimeField(blank=True, editable=False, null=True),
         ),
         migrations.AddField(
-            model_name='credential',
-            name='rejection',
+            model_name="credential",
+            name="rejection",
             field=models.CharField(blank=True, editable=False, max_length=255),
         ),
     ]
