@@ -1,24 +1,10 @@
-"""Nightly rebuild of every org's KPI rollups, for django-celery-beat's database scheduler."""
+"""Nightly rebuild of every org's KPI rollups, daily at 03:30 UTC after the nightly syncs: repairs
+whatever bulk writes (queryset update, bulk_create) changed without the signals that keep the
+rollups current by day."""
 
 from django.db import migrations
 
-TASK = "apps.kpis.tasks.rollup_rebuild_nightly"
-NAME = "kpis: nightly rollup rebuild"
-
-
-def create(apps, schema_editor):
-    CrontabSchedule = apps.get_model("django_celery_beat", "CrontabSchedule")
-    PeriodicTask = apps.get_model("django_celery_beat", "PeriodicTask")
-    # Daily at 03:30 UTC, after the nightly syncs: repairs whatever bulk writes (queryset
-    # update, bulk_create) changed without the signals that keep the rollups current by day.
-    schedule, _ = CrontabSchedule.objects.get_or_create(
-        minute="30", hour="3", day_of_week="*", day_of_month="*", month_of_year="*", timezone="UTC"
-    )
-    PeriodicTask.objects.get_or_create(name=NAME, defaults={"task": TASK, "crontab": schedule})
-
-
-def remove(apps, schema_editor):
-    apps.get_model("django_celery_beat", "PeriodicTask").objects.filter(name=NAME).delete()
+from apps.orgs.beat import beat_entry
 
 
 class Migration(migrations.Migration):
@@ -27,4 +13,11 @@ class Migration(migrations.Migration):
         ("django_celery_beat", "0019_alter_periodictasks_options"),
     ]
 
-    operations = [migrations.RunPython(create, remove)]
+    operations = [
+        beat_entry(
+            name="kpis: nightly rollup rebuild",
+            task="apps.kpis.tasks.rollup_rebuild_nightly",
+            minute="30",
+            hour="3",
+        )
+    ]

@@ -38,9 +38,10 @@ def test_after_migrate_the_nightly_fan_out_is_scheduled_at_two_utc():
 @pytest.mark.django_db
 def test_the_schedule_migration_is_idempotent_and_keeps_admin_edits():
     migration = importlib.import_module("apps.integrations.migrations.0004_beat_nightly_sync")
+    (create_entry,) = migration.Migration.operations
     PeriodicTask.objects.filter(name=NAME).update(enabled=False)  # edited in admin
-    migration.create(django_apps, None)
-    migration.create(django_apps, None)
+    create_entry.code(django_apps, None)
+    create_entry.code(django_apps, None)
     assert PeriodicTask.objects.filter(name=NAME).count() == 1
     assert PeriodicTask.objects.get(name=NAME).enabled is False
 
