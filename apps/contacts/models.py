@@ -113,7 +113,8 @@ class ContactNameKey(OrgOwnedModel):
         constraints = [
             models.UniqueConstraint(fields=["contact", "key"], name="contactnamekey_unique")
         ]
-        indexes = [models.Index(fields=["org", "key"])]
+        # contact last: the newest namesakes of a key come straight off the index.
+        indexes = [models.Index(fields=["org", "key", "contact"], name="contactnamekey_org_key")]
 
     def __str__(self):
         return self.key

@@ -416,12 +416,27 @@ def _name_candidates(org, keys: Sequence[RecordKeys], shared) -> dict[str, list[
     index: dict[str, list[int]] = defaultdict(list)
     if not wanted:
         return index
-    rows = (
-        ContactNameKey.objects.for_org(org)
-        .filter(key__in=wanted, contact__merged_into__isnull=True)
-        .order_by("key", "-contact_id")
-        .values_list("key", "contact_id")
-    )
+    if connection.vendor == "postgresql":
+        # The newest CAP contacts per key, read off the (org, key, contact) index: a common
+        # surname must not make every resolve read every namesake the org ever had.
+        # Only table names from the models are interpolated; every value is a parameter.
+        sql = (
+            "SELECT k.key, n.contact_id FROM unnest(%s::text[]) AS k(key) CROSS JOIN LATERAL ("  # noqa: S608
+            f"SELECT nk.contact_id FROM {ContactNameKey._meta.db_table} nk "
+            f"JOIN {Contact._meta.db_table} c ON c.id = nk.contact_id "
+            "WHERE nk.org_id = %s AND nk.key = k.key AND c.merged_into_id IS NULL "
+            "ORDER BY nk.contact_id DESC LIMIT %s) AS n"
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [sorted(wanted), org.pk, NAME_CANDIDATE_CAP])
+            rows = cursor.fetchall()
+    else:
+        rows = (
+            ContactNameKey.objects.for_org(org)
+            .filter(key__in=wanted, contact__merged_into__isnull=True)
+            .order_by("key", "-contact_id")
+            .values_list("key", "contact_id")
+        )
     for key, contact_id in rows:
         if len(index[key]) < NAME_CANDIDATE_CAP:
             index[key].append(contact_id)

@@ -187,3 +187,30 @@ def test_an_invalid_phone_is_kept_as_typed_but_never_matches(team_a):
     assert one.contact.identifiers.filter(kind="phone_raw", value="12").exists()
     two = contact_resolve(org=team_a.org, observation=person(phone="12"))
     assert two.contact.pk != one.contact.pk
+
+
+def test_a_common_name_reads_only_the_newest_namesakes(team_a):
+    """However many namesakes an org has, a resolve looks at a bounded number of them (the
+    newest), so resolving stays as fast in a big org as in a small one."""
+    from apps.contacts.services import NAME_CANDIDATE_CAP, _name_candidates, _person_record
+    from attribution.identity.match import record_keys
+
+    org = team_a.org
+    made = contact_resolve_many(
+        org=org,
+        observations=[
+            person(email=f"john.smith{i}@gmail.com", first="John", last="Smith", days=i)
+            for i in range(NAME_CANDIDATE_CAP + 15)
+        ],
+    )
+    ids = sorted(r.contact.pk for r in made)
+    assert len(set(ids)) == NAME_CANDIDATE_CAP + 15  # different emails: never merged
+    newcomer = contact_resolve(org=org, observation=person(first="John", last="Smith", days=90))
+    assert newcomer.contact.pk not in ids
+
+    keys = record_keys(_person_record("x", person(first="John", last="Smith"), "US"))
+    index = _name_candidates(org, [keys], frozenset())
+    assert index and all(len(found) <= NAME_CANDIDATE_CAP for found in index.values())
+    for found in index.values():
+        assert set(found) <= set(ids) | {newcomer.contact.pk}
+        assert found == sorted(found, reverse=True)  # the newest first
