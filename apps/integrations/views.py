@@ -15,7 +15,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from apps.integrations import services, webhooks
 from apps.integrations.forms import CredentialForm
 from apps.orgs.access import member_required
-from apps.orgs.models import ADMIN_ROLES, Organization
+from apps.orgs.models import ADMIN_ROLES
 
 
 def _json(status: int, body: dict) -> JsonResponse:
@@ -29,7 +29,7 @@ def _json(status: int, body: dict) -> JsonResponse:
 def webhook(request, provider: str, org_slug: str):
     if provider not in webhooks.PROVIDERS:
         return _json(404, {"error": "unknown provider"})
-    org = Organization.objects.filter(slug=org_slug).first()
+    org, secrets = webhooks.webhook_receiver(org_slug=org_slug, provider=provider)
     if org is None:
         return _json(404, {"error": "unknown organization"})
     limit = settings.WEBHOOK_MAX_BODY_BYTES
@@ -46,7 +46,7 @@ def webhook(request, provider: str, org_slug: str):
     if len(body) > limit:
         return _json(413, too_big)
     answer = webhooks.webhook_receive(
-        org=org, provider=provider, headers=request.headers, body=body
+        org=org, provider=provider, headers=request.headers, body=body, secrets=secrets
     )
     return _json(answer.status, answer.body)
 

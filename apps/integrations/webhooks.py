@@ -93,6 +93,39 @@ class Answer:
 # --- receiving --------------------------------------------------------------------------------
 
 
+# The acknowledgement path is the hot one (hundreds of deliveries a second): each web process
+# keeps an org's row and decrypted webhook secrets for a few seconds instead of two queries and
+# a decryption per delivery. Saving an organisation or credential clears it in this process
+# (signals in apps.py); other processes follow within RECEIVER_TTL seconds, and a rotation's
+# previous secret keeps verifying meanwhile.
+RECEIVER_TTL = timedelta(seconds=30)
+_receivers: dict[tuple[str, str], tuple[datetime, Organization, list[str]]] = {}
+
+
+def webhook_receiver(*, org_slug: str, provider: str) -> tuple[Organization | None, list[str]]:
+    """The org a webhook URL names and the secrets its deliveries are signed with."""
+    key = (org_slug, provider)
+    now = timezone.now()
+    hit = _receivers.get(key)
+    if hit is not None and now < hit[0]:
+        return hit[1], hit[2]
+    org = Organization.objects.filter(slug=org_slug).first()
+    if org is None:
+        return None, []  # not cached: unknown slugs must not grow the table
+    name = SECRET_NAMES[provider]
+    secrets = credential_values(org=org, provider=provider, name=name)
+    expires = now + RECEIVER_TTL
+    if len(secrets) > 1:  # never accept a rotated-out secret past its grace
+        grace = Credential.objects.filter(org=org, provider=provider, name=name)
+        expires = min(expires, grace.values_list("previous_until", flat=True).get())
+    _receivers[key] = (expires, org, secrets)
+    return org, secrets
+
+
+def webhook_receivers_forget(**kwargs) -> None:
+    _receivers.clear()
+
+
 def _verify(provider: str, *, secrets: list[str], headers: Mapping[str, str], body: bytes, now):
     verify: Callable[..., None] = {
         "calendly": signatures.verify_calendly,
@@ -175,6 +208,7 @@ def webhook_receive(
     headers: Mapping[str, str],
     body: bytes,
     now: datetime | None = None,
+    secrets: list[str] | None = None,
 ) -> Answer:
     """Verify, validate and store one delivery; enqueue it once the row is committed.
 
@@ -183,7 +217,8 @@ def webhook_receive(
     if provider not in PROVIDERS:
         return Answer(404, {"error": "unknown provider"})
     now = now or timezone.now()
-    secrets = credential_values(org=org, provider=provider, name=SECRET_NAMES[provider])
+    if secrets is None:
+        secrets = credential_values(org=org, provider=provider, name=SECRET_NAMES[provider])
     try:
         _verify(provider, secrets=secrets, headers=headers, body=body, now=now)
     except SignatureError as exc:
