@@ -85,3 +85,28 @@ def login(client):
         return client
 
     return _login
+
+
+@pytest.fixture
+def connections_released():
+    """For tests that open dozens of connections at once: afterwards, wait until PostgreSQL
+    has really ended those sessions. A closed connection's server process exits a moment
+    later, and the next such test (or the other xdist worker) could otherwise meet
+    "too many clients" (max_connections is 100 on the test machines)."""
+    import time
+
+    from django.db import connection
+
+    yield
+
+    def others() -> int:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                "AND pid <> pg_backend_pid()"
+            )
+            return cursor.fetchone()[0]
+
+    deadline = time.monotonic() + 10
+    while others() > 5 and time.monotonic() < deadline:
+        time.sleep(0.05)

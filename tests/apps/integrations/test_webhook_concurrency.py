@@ -28,6 +28,7 @@ pytestmark = [
     pytest.mark.django_db(transaction=True),
     # Fifty connections per test: one such test at a time (`--dist loadgroup`).
     pytest.mark.xdist_group("fifty-connections"),
+    pytest.mark.usefixtures("connections_released"),
 ]
 
 N = 50
