@@ -2,38 +2,20 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import date
-
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.db.models.functions import Coalesce
 
 from apps.deals.models import Deal
-from apps.orgs.access import is_rep, rep_team_member
-from apps.orgs.models import Membership, Organization, TeamMember
+from apps.orgs.access import credited_rows_for_member
+from apps.orgs.models import Membership, Organization
+from apps.payments.selectors import LedgerFilters
 
 
 def deal_list_for_member(*, membership: Membership) -> QuerySet[Deal]:
-    qs = Deal.objects.for_org(membership.org)
-    if is_rep(membership):
-        member = rep_team_member(membership)
-        if member is None:
-            return qs.none()
-        qs = qs.filter(Q(closer=member) | Q(setter=member))
-    return qs
+    return credited_rows_for_member(Deal.objects.for_org(membership.org), membership)
 
 
-@dataclass(frozen=True)
-class DealFilters:
-    start: date
-    end: date
-    closer: TeamMember | None = None
-    setter: TeamMember | None = None
-    provider: str = ""
-    status: str = ""
-
-
-def deal_ledger(*, membership: Membership, filters: DealFilters) -> QuerySet[Deal]:
+def deal_ledger(*, membership: Membership, filters: LedgerFilters) -> QuerySet[Deal]:
     """Deals dated by when they were won (KPIS.md), else by when they were created."""
     from apps.payments.services import period_bounds
 

@@ -8,7 +8,7 @@ from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET
 
 from apps.deals.forms import DealFilterForm
-from apps.deals.selectors import DealFilters, deal_ledger, deal_totals
+from apps.deals.selectors import deal_ledger, deal_totals
 from apps.orgs.access import member_required
 from apps.payments.views import LEDGER_ROLES
 
@@ -18,15 +18,8 @@ from apps.payments.views import LEDGER_ROLES
 def deal_list(request):
     org = request.org
     form = DealFilterForm(request.GET, org=org, today=timezone.localdate(timezone=org.tzinfo))
-    start, end = form.period()
-    filters = DealFilters(
-        start=start,
-        end=end,
-        closer=form.value("closer"),
-        setter=form.value("setter"),
-        provider=form.value("provider") or "",
-        status=form.value("status") or "",
-    )
+    filters = form.filters()
+    start, end = filters.start, filters.end
     rows = deal_ledger(membership=request.membership, filters=filters)
     totals = deal_totals(org=org, qs=rows)
     if request.GET.get("format") == "csv":

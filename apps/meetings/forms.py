@@ -1,6 +1,7 @@
 from django import forms
 
 from apps.meetings.models import CallTypeRule, PaymentType
+from apps.meetings.services import PCF_FIELDS
 from attribution.calls import CustomFieldSpec
 
 MONEY = {"max_digits": 14, "decimal_places": 2, "min_value": 0}
@@ -79,20 +80,7 @@ def _custom_field(spec: CustomFieldSpec) -> forms.Field:
 def pcf_initial(pcf) -> dict:
     if pcf is None:
         return {"call_occurred": True}
-    initial = {
-        name: getattr(pcf, name)
-        for name in (
-            "call_occurred",
-            "lead_showed",
-            "offer_made",
-            "deal_closed",
-            "cash_collected",
-            "contract_value",
-            "payment_type",
-            "outcome",
-            "notes",
-        )
-    }
+    initial = {name: getattr(pcf, name) for name in PCF_FIELDS}
     initial.update({f"custom_{k}": v for k, v in (pcf.custom or {}).items()})
     return initial
 

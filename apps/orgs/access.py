@@ -8,7 +8,7 @@ from functools import wraps
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.db.models import Model, QuerySet
+from django.db.models import Model, Q, QuerySet
 from django.http import Http404
 from django.shortcuts import redirect
 
@@ -56,6 +56,18 @@ def rep_team_member(membership: Membership) -> TeamMember | None:
 
 def is_rep(membership: Membership) -> bool:
     return membership.role in (Role.CLOSER, Role.SETTER)
+
+
+def credited_rows_for_member(queryset: QuerySet, membership: Membership) -> QuerySet:
+    """Rows with a closer and a setter, as this member may see them: all of them for managers
+    and above; for a closer or setter only the rows credited to them (none without a roster
+    entry)."""
+    if not is_rep(membership):
+        return queryset
+    member = rep_team_member(membership)
+    if member is None:
+        return queryset.none()
+    return queryset.filter(Q(closer=member) | Q(setter=member))
 
 
 def get_object_for_member(queryset: QuerySet, pk) -> Model:

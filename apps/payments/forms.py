@@ -22,6 +22,19 @@ class LedgerFilterForm(PeriodForm):
         self.fields["closer"].queryset = members.filter(is_closer=True)
         self.fields["setter"].queryset = members.filter(is_setter=True)
 
+    def filters(self):
+        from apps.payments.selectors import LedgerFilters
+
+        start, end = self.period()
+        return LedgerFilters(
+            start=start,
+            end=end,
+            closer=self.value("closer"),
+            setter=self.value("setter"),
+            provider=self.value("provider") or "",
+            status=self.value("status") or "",
+        )
+
     def value(self, name):
         self.is_valid()
         return self.cleaned_data.get(name) or None

@@ -20,7 +20,7 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce
 
-from apps.orgs.access import is_rep, rep_team_member
+from apps.orgs.access import credited_rows_for_member
 from apps.orgs.models import Membership, Organization, TeamMember
 from apps.payments.models import CreditBasis, CurrencyRate, Payment, PayoutSnapshot, Refund
 
@@ -52,16 +52,13 @@ def payment_list_for_member(*, membership: Membership) -> QuerySet[Payment]:
         .annotate(refunded=Coalesce(Subquery(refunded, output_field=MONEY), Value(ZERO)))
         .annotate(net=ExpressionWrapper(F("amount") - F("refunded"), output_field=MONEY))
     )
-    if is_rep(membership):
-        member = rep_team_member(membership)
-        if member is None:
-            return qs.none()
-        qs = qs.filter(Q(closer=member) | Q(setter=member))
-    return qs
+    return credited_rows_for_member(qs, membership)
 
 
 @dataclass(frozen=True)
-class PaymentFilters:
+class LedgerFilters:
+    """The filter bar of the payments and deals pages."""
+
     start: date
     end: date
     closer: TeamMember | None = None
@@ -70,7 +67,7 @@ class PaymentFilters:
     status: str = ""
 
 
-def payment_ledger(*, membership: Membership, filters: PaymentFilters) -> QuerySet[Payment]:
+def payment_ledger(*, membership: Membership, filters: LedgerFilters) -> QuerySet[Payment]:
     from apps.payments.services import period_bounds
 
     lo, hi = period_bounds(membership.org, filters.start, filters.end)

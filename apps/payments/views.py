@@ -14,7 +14,6 @@ from apps.orgs.models import MANAGER_ROLES, REP_ROLES
 from apps.payments.forms import LedgerFilterForm, PayoutSnapshotForm
 from apps.payments.models import PayoutSnapshot
 from apps.payments.selectors import (
-    PaymentFilters,
     payment_ledger,
     payment_totals,
     payout_snapshots,
@@ -43,15 +42,8 @@ def _query_without(request, *names) -> str:
 def payment_list(request):
     org = request.org
     form = LedgerFilterForm(request.GET, org=org, today=_today(org))
-    start, end = form.period()
-    filters = PaymentFilters(
-        start=start,
-        end=end,
-        closer=form.value("closer"),
-        setter=form.value("setter"),
-        provider=form.value("provider") or "",
-        status=form.value("status") or "",
-    )
+    filters = form.filters()
+    start, end = filters.start, filters.end
     rows = payment_ledger(membership=request.membership, filters=filters)
     totals = payment_totals(org=org, qs=rows)
     if request.GET.get("format") == "csv":
