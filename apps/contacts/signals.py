@@ -2,7 +2,8 @@
 
 contact_resolve_many writes contacts in bulk (bulk_create and one UPDATE ... FROM unnest) for
 speed, so post_save never fires for them; listeners that derive data from contacts (the KPI
-rollups) hear about those writes here instead.
+rollups) hear about those writes here instead. Bulk writes of the rows that hang off contacts
+(deals_upsert_from_crm_many) use the same signal.
 """
 
 from django.dispatch import Signal

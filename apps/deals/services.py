@@ -9,15 +9,18 @@ advisory lock so a PCF save and a CRM webhook arriving together still fold.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from datetime import datetime, time, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from apps.contacts.models import Contact, Provider
+from apps.contacts.signals import contacts_bulk_changed
 from apps.deals.models import Deal
 from apps.meetings.models import CallType, Meeting
 from apps.orgs.models import Organization, TeamMember, User
@@ -51,14 +54,19 @@ def fold_window(org: Organization) -> timedelta:
     return timedelta(days=int(days))
 
 
-def _lock(org: Organization, name: str) -> None:
-    if connection.vendor != "postgresql":
-        return
+def _lock_key(org: Organization, name: str) -> int:
     digest = hashlib.blake2b(f"deal:{org.pk}:{name}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+def _lock(org: Organization, *names: str) -> None:
+    """Transaction-scoped advisory locks, taken in key order so two batches cannot deadlock."""
+    if connection.vendor != "postgresql" or not names:
+        return
+    keys = sorted({_lock_key(org, name) for name in names})
     with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT pg_advisory_xact_lock(%s)", [int.from_bytes(digest, "big", signed=True)]
-        )
+        # unnest walks the (sorted) array in order, so the locks are taken in that order.
+        cursor.execute("SELECT pg_advisory_xact_lock(k) FROM unnest(%s::bigint[]) AS k", [keys])
 
 
 def _lock_contact(org: Organization, contact_id: int | None) -> None:
@@ -73,23 +81,44 @@ def _recredit_payments(org: Organization, contact_id: int | None) -> None:
     payments_recredit_for_contact(org=org, contact_id=contact_id)
 
 
+def _setter_meetings(org: Organization, contact_ids) -> dict[int, list[dict]]:
+    """Per contact, the calls that can name its setter, newest first (for ``_setter_from``)."""
+    rows: dict[int, list[dict]] = {}
+    meetings = (
+        Meeting.objects.for_org(org)
+        .filter(contact_id__in=[c for c in contact_ids if c is not None])
+        .filter(Q(call_type=CallType.TRIAGE, host__isnull=False) | Q(setter__isnull=False))
+        .values("contact_id", "scheduled_at", "call_type", "host_id", "setter_id", "status")
+        .order_by("-scheduled_at", "-pk")
+    )
+    for row in meetings:
+        rows.setdefault(row["contact_id"], []).append(row)
+    return rows
+
+
+def _setter_from(meetings: list[dict], before: datetime | None) -> int | None:
+    """The host of the contact's triage call (KPIS.md), else the setter of its latest call.
+
+    ``meetings`` are the contact's calls newest first, as ``_setter_meetings`` gives them.
+    """
+    eligible = [m for m in meetings if before is None or m["scheduled_at"] <= before]
+    for m in eligible:
+        if (
+            m["call_type"] == CallType.TRIAGE
+            and m["host_id"] is not None
+            and m["status"] != Meeting.Status.RESCHEDULED
+        ):
+            return m["host_id"]
+    for m in eligible:
+        if m["setter_id"] is not None:
+            return m["setter_id"]
+    return None
+
+
 def _contact_setter(org: Organization, contact_id: int | None, before: datetime | None):
-    """The host of the contact's triage call (KPIS.md), else the setter of its latest call."""
     if contact_id is None:
         return None
-    meetings = Meeting.objects.for_org(org).filter(contact_id=contact_id)
-    if before is not None:
-        meetings = meetings.filter(scheduled_at__lte=before)
-    triage = (
-        meetings.filter(call_type=CallType.TRIAGE, host__isnull=False)
-        .exclude(status=Meeting.Status.RESCHEDULED)
-        .order_by("-scheduled_at")
-        .first()
-    )
-    if triage is not None:
-        return triage.host_id
-    latest = meetings.filter(setter__isnull=False).order_by("-scheduled_at").first()
-    return latest.setter_id if latest else None
+    return _setter_from(_setter_meetings(org, [contact_id]).get(contact_id, []), before)
 
 
 def _won_at(org: Organization, opportunity: close.Opportunity) -> datetime:
@@ -166,43 +195,144 @@ def _crm_deal_for_pcf(org: Organization, *, contact_id: int | None, moment: date
 # --- CRM ---------------------------------------------------------------------------------------
 
 
-@transaction.atomic
 def deal_upsert_from_crm(
     *, org: Organization, opportunity: close.Opportunity, contact: Contact | None
 ) -> tuple[Deal, str]:
     """One deal per Close opportunity; a deleted opportunity removes it (its PCF deal returns)."""
-    provider = Provider.CLOSE
-    # Two deliveries of one opportunity serialise here; its contact's lock (below) then orders
-    # it against a PCF of the same sale. Always opportunity first, then contact: no deadlock.
-    _lock(org, f"close:{opportunity.opportunity_id}")
-    existing = (
-        Deal.objects.for_org(org)
-        .filter(provider=provider, external_id=opportunity.opportunity_id)
-        .values_list("contact_id", flat=True)
-        .first()
-    )
-    # The contact it had and the one it gets, in a fixed order.
-    for contact_id in sorted({existing, contact.pk if contact is not None else None} - {None}):
-        _lock_contact(org, contact_id)
-    deal = (
-        Deal.objects.for_org(org)
-        .select_for_update()
-        .filter(provider=provider, external_id=opportunity.opportunity_id)
-        .first()
-    )
-    if opportunity.action == "deleted":
-        if deal is None:
-            return Deal(org=org, provider=provider, external_id=opportunity.opportunity_id), (
-                UNCHANGED
-            )
-        return _delete_crm_deal(deal, org=org), UPDATED
+    return deals_upsert_from_crm_many(org=org, items=[(opportunity, contact)])[0]
 
-    created = deal is None
-    if created:
-        deal = Deal(org=org, provider=provider, external_id=opportunity.opportunity_id)
-        before = None
-    else:
-        before = _state(deal)
+
+_CRM_WRITTEN = (
+    "contact", "status", "status_label", "value", "currency", "value_period", "confidence",
+    "closed_at", "closer", "setter", "updated_at",
+)  # fmt: skip
+
+
+def deals_upsert_from_crm_many(
+    *, org: Organization, items: Sequence[tuple[close.Opportunity, Contact | None]]
+) -> list[tuple[Deal, str]]:
+    """``deal_upsert_from_crm`` for a page of opportunities, in one transaction.
+
+    The same rule, with a fixed number of queries for the page plus one per deal that folds a
+    PCF deal, gives one back, or moves payment credit (those contacts are found in bulk first).
+    """
+    ids = [opportunity.opportunity_id for opportunity, _ in items]
+    if len(set(ids)) != len(ids):
+        # The same opportunity twice: the second must see what the first wrote.
+        return [
+            result for item in items for result in deals_upsert_from_crm_many(org=org, items=[item])
+        ]
+    provider = Provider.CLOSE
+    with transaction.atomic():
+        # Two deliveries of one opportunity serialise here; the contacts' locks then order it
+        # against a PCF of the same sale. Always opportunities first, then contacts, then rows:
+        # the order a PCF save takes them in too, so no deadlock.
+        _lock(org, *(f"close:{i}" for i in ids))
+        had = (
+            Deal.objects.for_org(org)
+            .filter(provider=provider, external_id__in=ids)
+            .values_list("contact_id", flat=True)
+        )
+        contact_ids = ({*had} | {c.pk for _, c in items if c is not None}) - {None}
+        _lock(org, *(f"contact:{c}" for c in contact_ids))
+        deals = {
+            deal.external_id: deal
+            for deal in Deal.objects.for_org(org)
+            .select_for_update(of=("self",))
+            .select_related("pcf")
+            .filter(provider=provider, external_id__in=ids)
+        }
+        owners = _close_owners(org, {o.user_id for o, _ in items if o.user_id})
+
+        entries: list[tuple[Deal, tuple | None, bool]] = []  # deal, state before, changed
+        deleted: dict[int, tuple[Deal, str]] = {}
+        for position, (opportunity, contact) in enumerate(items):
+            deal = deals.get(opportunity.opportunity_id)
+            if opportunity.action == "deleted":
+                if deal is None:
+                    gone = Deal(org=org, provider=provider, external_id=opportunity.opportunity_id)
+                    deleted[position] = (gone, UNCHANGED)
+                else:
+                    deleted[position] = (_delete_crm_deal(deal, org=org), UPDATED)
+                continue
+            before = None
+            if deal is None:
+                deal = Deal(org=org, provider=provider, external_id=opportunity.opportunity_id)
+            else:
+                before = _state(deal)
+            _apply_opportunity(
+                deal,
+                org=org,
+                opportunity=opportunity,
+                contact=contact,
+                owner_id=owners.get(opportunity.user_id or ""),
+            )
+            entries.append((deal, before, False))
+
+        meetings = _setter_meetings(org, {deal.contact_id for deal, _, _ in entries})
+        new, dirty, moments = [], [], []
+        for index, (deal, before, _) in enumerate(entries):
+            setter = _setter_from(meetings.get(deal.contact_id, []), deal.closed_at)
+            deal.setter_id = setter or deal.setter_id
+            if before is not None and _state(deal) == before:
+                continue
+            # Uniqueness is the opportunity's lock and the constraint's job, and the foreign
+            # keys are rows we just read: no query per deal to check them again.
+            deal.full_clean(
+                exclude=["org", "contact", "meeting", "pcf", "closer", "setter"],
+                validate_unique=False,
+                validate_constraints=False,
+            )
+            if before is None:
+                new.append(deal)
+            else:
+                deal.updated_at = timezone.now()
+                dirty.append(deal)
+                moments.append(before[_FIELDS.index("closed_at")])
+            moments.append(deal.closed_at)
+            entries[index] = (deal, before, True)
+        Deal.objects.bulk_create(new)
+        Deal.objects.bulk_update(dirty, _CRM_WRITTEN)
+        if new or dirty:
+            # bulk writes send no post_save: tell the rollups which days moved.
+            contacts_bulk_changed.send(
+                sender=Deal, org_id=org.pk, moments=moments, moved_contact_ids=[]
+            )
+
+        folding = _contacts_with_pcf_deals(org, {deal.contact_id for deal, _, _ in entries})
+        recredit: set[int] = set()
+        results = []
+        for deal, before, changed in entries:
+            # Tried even when nothing changed: a PCF deal may have come within a widened window.
+            folded = (
+                deal.contact_id in folding
+                and _fold_pcf_deal_into(deal, org=org, actor=None) is not None
+            )
+            if not (changed or folded):
+                results.append((deal, UNCHANGED))
+                continue
+            if deal.status != Deal.Status.WON and deal.pcf_id is not None:
+                # The CRM took the sale back: the PCF's own report of a sale stands on its own.
+                _unlink_pcf(deal, org=org)
+            if deal.contact_id is not None:
+                recredit.add(deal.contact_id)
+            results.append((deal, CREATED if before is None else UPDATED))
+        for contact_id in sorted(recredit & _contacts_with_payments(org, recredit)):
+            _recredit_payments(org, contact_id)
+
+    ordered = iter(results)
+    return [deleted[i] if i in deleted else next(ordered) for i in range(len(items))]
+
+
+def _apply_opportunity(
+    deal: Deal,
+    *,
+    org: Organization,
+    opportunity: close.Opportunity,
+    contact: Contact | None,
+    owner_id: int | None,
+) -> None:
+    """What the CRM says about a deal (CRM wins value, status and dates); not the setter."""
     if contact is not None:
         deal.contact = contact
     deal.status = _STATUS.get(opportunity.status_type or "", Deal.Status.ACTIVE)
@@ -216,31 +346,55 @@ def deal_upsert_from_crm(
         deal.closed_at = None
     elif opportunity.date_won is not None or deal.closed_at is None:
         deal.closed_at = _won_at(org, opportunity)
-    owner = None
-    if opportunity.user_id:
-        owner = (
-            TeamMember.objects.for_org(org)
-            .filter(external_ids__close=opportunity.user_id)
-            .values_list("pk", flat=True)
-            .first()
-        )
-    pcf = deal.pcf
-    deal.closer_id = owner or (pcf.author_id if pcf else None) or deal.closer_id
-    deal.setter_id = _contact_setter(org, deal.contact_id, deal.closed_at) or deal.setter_id
+    pcf = deal.pcf if deal.pcf_id else None
+    deal.closer_id = owner_id or (pcf.author_id if pcf else None) or deal.closer_id
 
-    changed = created or _state(deal) != before
-    if changed:
-        deal.full_clean(exclude=["contact", "meeting", "pcf", "closer", "setter"])
-        deal.save()
-    # Tried even when nothing changed: a PCF deal may have come within a widened window.
-    folded = _fold_pcf_deal_into(deal, org=org, actor=None) is not None
-    if not (changed or folded):
-        return deal, UNCHANGED
-    if deal.status != Deal.Status.WON and deal.pcf_id is not None:
-        # The CRM took the sale back: the PCF's own report of a sale stands on its own again.
-        _unlink_pcf(deal, org=org)
-    _recredit_payments(org, deal.contact_id)
-    return deal, CREATED if created else UPDATED
+
+def _close_owners(org: Organization, user_ids: set[str]) -> dict[str, int]:
+    """Close user id -> the roster entry carrying it (the oldest, if two claim it)."""
+    owners: dict[str, int] = {}
+    if not user_ids:
+        return owners
+    rows = (
+        TeamMember.objects.for_org(org)
+        .filter(external_ids__close__in=sorted(user_ids))
+        .order_by("pk")
+        .values_list("pk", "external_ids__close")
+    )
+    for pk, user_id in rows:
+        owners.setdefault(str(user_id), pk)
+    return owners
+
+
+def _contacts_with_pcf_deals(org: Organization, contact_ids: set) -> set[int]:
+    """Contacts holding a won deal a PCF reported (what ``_fold_pcf_deal_into`` looks for)."""
+    ids = [c for c in contact_ids if c is not None]
+    if not ids:
+        return set()
+    return set(
+        Deal.objects.for_org(org)
+        .filter(
+            provider=Provider.MANUAL,
+            external_id="",
+            pcf__isnull=False,
+            status=Deal.Status.WON,
+            contact_id__in=ids,
+        )
+        .values_list("contact_id", flat=True)
+    )
+
+
+def _contacts_with_payments(org: Organization, contact_ids: set[int]) -> set[int]:
+    from apps.payments.models import Payment
+
+    if not contact_ids:
+        return set()
+    return set(
+        Payment.objects.for_org(org)
+        .filter(contact_id__in=contact_ids)
+        .values_list("contact_id", flat=True)
+        .distinct()
+    )
 
 
 def _state(deal: Deal) -> tuple:
