@@ -12,11 +12,11 @@ import hashlib
 import json
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from django.db import connection, models, transaction
-from django.db.models import Count
+from django.db.models import Count, Q
 from django.utils import timezone
 
 from apps.contacts.models import (
@@ -194,7 +194,8 @@ def _fields_of(contact: Contact) -> ContactFields | None:
 
 
 def _store_fields(contact: Contact, fields: ContactFields) -> None:
-    data = asdict(fields)
+    # A flat dataclass: a shallow copy is what asdict's deep recursion gives, ten times faster.
+    data = {name: getattr(fields, name) for name in ContactFields.__dataclass_fields__}
     for name in ("lead_status_at", "first_seen_at"):
         if data.get(name):
             data[name] = data[name].isoformat()
@@ -545,22 +546,27 @@ def _update_contacts(contacts: list[Contact]) -> None:
         return
     text_fields = [f for f in _SURVIVING_FIELDS if f not in ("first_seen_at", "field_sources")]
     columns = ", ".join(f"{f} = v.{f}" for f in text_fields)
-    arrays = ", ".join("%s::text[]" for _ in text_fields)
-    names = ", ".join(text_fields)
+    types = ", ".join(f"{f} text" for f in text_fields)
     sql = (
-        # Only column names from this module are interpolated; every value is a parameter.
+        # Only column names from this module are interpolated; every value is a parameter. The
+        # rows travel as one JSON document: as text arrays, their JSON column made the driver
+        # escape every quote of every row, which cost more than the update itself.
         f"UPDATE {Contact._meta.db_table} AS c SET {columns}, "  # noqa: S608
-        "first_seen_at = v.first_seen_at, field_sources = v.field_sources::jsonb, "
-        "updated_at = %s "
-        f"FROM unnest(%s::bigint[], {arrays}, %s::timestamptz[], %s::text[]) "
-        f"AS v(id, {names}, first_seen_at, field_sources) WHERE c.id = v.id"
+        "first_seen_at = v.first_seen_at, field_sources = v.field_sources, updated_at = %s "
+        f"FROM jsonb_to_recordset(%s::jsonb) AS v(id bigint, {types}, "
+        "first_seen_at timestamptz, field_sources jsonb) WHERE c.id = v.id"
     )
-    params = [now, [c.pk for c in contacts]]
-    params += [[getattr(c, f) or "" for c in contacts] for f in text_fields]
-    params += [[c.first_seen_at for c in contacts]]
-    params += [[json.dumps(c.field_sources) for c in contacts]]
+    rows = [
+        {
+            "id": c.pk,
+            **{f: getattr(c, f) or "" for f in text_fields},
+            "first_seen_at": c.first_seen_at.isoformat() if c.first_seen_at else None,
+            "field_sources": c.field_sources,
+        }
+        for c in contacts
+    ]
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        cursor.execute(sql, [now, json.dumps(rows)])
 
 
 def _source_of(slot: _Slot, value: str) -> str:
@@ -608,14 +614,65 @@ def source_record_upsert(
     contact: Contact | None,
     occurred_at: datetime | None = None,
 ) -> SourceRecord:
-    record, _ = SourceRecord.objects.update_or_create(
-        org=org,
-        provider=provider,
-        object_type=object_type,
-        external_id=external_id,
-        defaults={"payload": payload, "contact": contact, "occurred_at": occurred_at},
+    row = SourceRecordRow(provider, object_type, external_id, payload, contact, occurred_at)
+    return source_records_upsert_many(org=org, rows=[row])[0][0]
+
+
+@dataclass(frozen=True)
+class SourceRecordRow:
+    provider: str
+    object_type: str
+    external_id: str
+    payload: dict
+    contact: Contact | None
+    occurred_at: datetime | None = None
+
+
+def source_records_upsert_many(
+    *, org: Organization, rows: Sequence[SourceRecordRow]
+) -> list[tuple[SourceRecord, bool]]:
+    """Upserts provenance rows in two queries; each comes back with whether it changed
+    (new, or a different payload or contact). A key given twice keeps the last row."""
+    if not rows:
+        return []
+    keys = {(r.provider, r.object_type, r.external_id) for r in rows}
+    before: dict[tuple, tuple] = {}
+    query = Q()
+    for provider, object_type in {(p, t) for p, t, _ in keys}:
+        ids = [e for p, t, e in keys if (p, t) == (provider, object_type)]
+        query |= Q(provider=provider, object_type=object_type, external_id__in=ids)
+    existing = SourceRecord.objects.for_org(org).filter(query)
+    for provider, object_type, external_id, payload, contact_id in existing.values_list(
+        "provider", "object_type", "external_id", "payload", "contact_id"
+    ):
+        before[(provider, object_type, external_id)] = (payload, contact_id)
+    last = {(r.provider, r.object_type, r.external_id): r for r in rows}
+    records = {
+        key: SourceRecord(
+            org=org,
+            provider=row.provider,
+            object_type=row.object_type,
+            external_id=row.external_id,
+            payload=row.payload,
+            contact=row.contact,
+            occurred_at=row.occurred_at,
+        )
+        for key, row in last.items()
+    }
+    # One INSERT ... ON CONFLICT DO UPDATE: safe against a concurrent writer of the same key.
+    SourceRecord.objects.bulk_create(
+        list(records.values()),
+        update_conflicts=True,
+        unique_fields=["org", "provider", "object_type", "external_id"],
+        update_fields=["payload", "contact", "occurred_at", "updated_at"],
     )
-    return record
+    results = []
+    for row in rows:
+        key = (row.provider, row.object_type, row.external_id)
+        record = records[key]
+        changed = before.get(key) != (record.payload, record.contact_id)
+        results.append((record, changed))
+    return results
 
 
 # --- merge and unmerge --------------------------------------------------------------------
@@ -891,6 +948,7 @@ def identifier_counts(*, org: Organization, kind: str, value: str) -> int:
 __all__ = [
     "IdentityError",
     "ResolveResult",
+    "SourceRecordRow",
     "contact_merge",
     "contact_merge_many",
     "contact_resolve",
@@ -899,4 +957,5 @@ __all__ = [
     "merge_candidate_accept",
     "merge_candidate_reject",
     "source_record_upsert",
+    "source_records_upsert_many",
 ]
