@@ -69,7 +69,12 @@ def meeting_upsert_from_invitee(
         ):
             meeting.no_show_marked_at = None
         _link_reschedule(meeting, org=org, event=event)
-        meeting.full_clean(validate_unique=False, validate_constraints=False)
+        # The related rows were just read or locked: no query per foreign key to check them.
+        meeting.full_clean(
+            exclude=["org", "contact", "rescheduled_to", "host", "closer", "setter"],
+            validate_unique=False,
+            validate_constraints=False,
+        )
         meeting.save()
         if event.host_emails or event.host_user_uris:
             meeting_assign_credit(
@@ -84,20 +89,21 @@ def meeting_upsert_from_invitee(
 def _locked_meeting(*, org: Organization, event: InviteeEvent, contact: Contact | None) -> Meeting:
     lookup = {"org": org, "provider": Provider.CALENDLY, "external_id": event.invitee_uri}
     meeting = Meeting.objects.select_for_update().filter(**lookup).first()
-    if meeting is not None:
-        return meeting
-    scheduled_at = event.start_time
-    if scheduled_at is None:
-        raise MeetingNotYetKnown(
-            f"no meeting for {event.invitee_uri} and no start time to make one"
-        )
-    try:
-        # A savepoint, so losing the race to a concurrent delivery leaves our transaction usable.
-        with transaction.atomic():
-            Meeting.objects.create(**lookup, contact=contact, scheduled_at=scheduled_at)
-    except IntegrityError:
-        pass
-    return Meeting.objects.select_for_update().get(**lookup)
+    if meeting is None:
+        scheduled_at = event.start_time
+        if scheduled_at is None:
+            raise MeetingNotYetKnown(
+                f"no meeting for {event.invitee_uri} and no start time to make one"
+            )
+        try:
+            # A savepoint, so losing the race to a concurrent delivery leaves our transaction
+            # usable. A row we inserted stays ours (locked) until we commit.
+            with transaction.atomic():
+                return Meeting.objects.create(**lookup, contact=contact, scheduled_at=scheduled_at)
+        except IntegrityError:
+            meeting = Meeting.objects.select_for_update().get(**lookup)
+    meeting.org = org  # the caller's org: credit and the show rule read it without a query
+    return meeting
 
 
 def _apply_booking_details(
