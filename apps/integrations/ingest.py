@@ -14,13 +14,15 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
+from contextvars import ContextVar
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from django.db import IntegrityError, connection, transaction
+from django.core.exceptions import ValidationError
+from django.db import DataError, IntegrityError, connection, transaction
 
 from apps.contacts.models import (
     Contact,
@@ -30,9 +32,16 @@ from apps.contacts.models import (
     Touchpoint,
     TouchpointKind,
 )
-from apps.contacts.services import contact_merge, contact_resolve, source_record_upsert
+from apps.contacts.services import (
+    ResolveResult,
+    SourceRecordRow,
+    contact_merge,
+    contact_resolve,
+    contact_resolve_many,
+    source_records_upsert_many,
+)
 from apps.deals.models import CallActivity
-from apps.deals.services import deal_upsert_from_crm
+from apps.deals.services import deals_upsert_from_crm_many
 from apps.meetings.models import Meeting
 from apps.meetings.services import (
     ENDED_STATUSES,
@@ -44,6 +53,7 @@ from apps.payments.services import payment_upsert, refund_upsert
 from attribution.sources import calendly, close, stripe, typeform, whop
 from attribution.sources.records import (
     ExternalId,
+    ParseError,
     PaymentObservation,
     PersonObservation,
     RefundObservation,
@@ -55,6 +65,7 @@ __all__ = [
     "close_lead_owner_field",
     "close_no_show_rule",
     "ingest_record",
+    "ingest_records",
     "parse_payload",
     "typeform_field_mapping",
 ]
@@ -150,6 +161,10 @@ def _jsonable(value: object) -> object:
 
 
 def _payload(record: object, raw: Mapping[str, Any] | None) -> dict:
+    if isinstance(raw, dict):
+        # The provider's object as parsed from its JSON: stored as it is, it already compares
+        # equal to what the database gives back (no copy: a page holds thousands).
+        return raw
     # JSON round trip: the stored payload compares equal to what the database gives back.
     return json.loads(json.dumps(_jsonable(raw if raw is not None else record)))
 
@@ -165,30 +180,35 @@ def _provenance(
     occurred_at: datetime | None,
 ) -> tuple[SourceRecord, bool]:
     """Upserts the SourceRecord; returns it and whether anything about it changed."""
-    before = (
-        SourceRecord.objects.for_org(org)
-        .filter(provider=provider, object_type=object_type, external_id=external_id)
-        .values("payload", "contact_id")
-        .first()
-    )
-    record = source_record_upsert(
-        org=org,
-        provider=provider,
-        object_type=object_type,
-        external_id=external_id,
-        payload=payload,
-        contact=contact,
-        occurred_at=occurred_at,
-    )
-    changed = before is None or before != {"payload": payload, "contact_id": record.contact_id}
-    return record, changed
+    row = SourceRecordRow(provider, object_type, external_id, payload, contact, occurred_at)
+    return source_records_upsert_many(org=org, rows=[row])[0]
+
+
+def _names_someone(person: PersonObservation) -> bool:
+    # A record that names nobody (a bare no-show mark, a payment without an email, phone or
+    # customer id) must not create an empty contact.
+    return bool(person.emails or person.phones or person.provider_ids)
+
+
+# Contacts resolved for a whole page before its records are applied (ingest_records), keyed
+# by (id of the observation, lead status); consulted by _resolved.
+_PRERESOLVED: ContextVar[dict[tuple[int, str | None], ResolveResult] | None] = ContextVar(
+    "ingest_preresolved", default=None
+)
+
+
+def _resolved(
+    org: Organization, person: PersonObservation, lead_status: str | None = None
+) -> ResolveResult:
+    page = _PRERESOLVED.get()
+    hit = page.get((id(person), lead_status)) if page is not None else None
+    return hit or contact_resolve(org=org, observation=person, lead_status=lead_status)
 
 
 def _resolve(org: Organization, person: PersonObservation) -> Contact | None:
-    # A record that names nobody (a bare no-show mark) must not create an empty contact.
-    if not (person.emails or person.phones or person.provider_ids):
+    if not _names_someone(person):
         return None
-    return contact_resolve(org=org, observation=person).contact
+    return _resolved(org, person).contact
 
 
 def _combine(created: bool, changed: bool) -> Outcome:
@@ -236,26 +256,10 @@ def _ingest_calendly(
     return _combine(before is None, changed or before != after)
 
 
-def _ingest_typeform(
-    org: Organization, response: typeform.FormResponse, raw: Mapping[str, Any] | None
-) -> Outcome:
-    contact = _resolve(org, response.person)
-    source, changed = _provenance(
-        org=org,
-        provider="typeform",
-        object_type="form_response",
-        external_id=response.token,
-        payload=_payload(response, raw),
-        contact=contact,
-        occurred_at=response.submitted_at,
-    )
-    if contact is None:
-        return Outcome.SKIPPED
-    # The source record row is locked by its upsert, so a sync and a webhook of the same
-    # response cannot both add a touchpoint.
+def _touchpoint_values(contact: Contact, response: typeform.FormResponse) -> dict[str, Any]:
     utm = response.utm
-    values = {
-        "contact": contact,
+    return {
+        "contact_id": contact.pk,
         "kind": TouchpointKind.FORM,
         "occurred_at": response.submitted_at,
         "utm_source": (utm.source or "")[:200],
@@ -265,16 +269,56 @@ def _ingest_typeform(
         "utm_term": (utm.term or "")[:200],
         "landing_url": (response.hidden.get("landing_url") or "")[:1000],
     }
-    touchpoint = Touchpoint.objects.for_org(org).filter(source_record=source).first()
-    if touchpoint is None:
-        Touchpoint.objects.create(org=org, source_record=source, **values)
-        return Outcome.CREATED
-    dirty = [k for k, v in values.items() if getattr(touchpoint, k) != v]
-    for key in dirty:
-        setattr(touchpoint, key, values[key])
+
+
+def _ingest_typeform_many(
+    org: Organization, items: Sequence[tuple[typeform.FormResponse, Mapping[str, Any] | None]]
+) -> list[Outcome]:
+    contacts = [_resolve(org, response.person) for response, _ in items]
+    sources = source_records_upsert_many(
+        org=org,
+        rows=[
+            SourceRecordRow(
+                "typeform",
+                "form_response",
+                response.token,
+                _payload(response, raw),
+                contact,
+                response.submitted_at,
+            )
+            for (response, raw), contact in zip(items, contacts, strict=True)
+        ],
+    )
+    # The source record rows are locked by their upsert, so a sync and a webhook of the same
+    # response cannot both add a touchpoint.
+    existing = {
+        touchpoint.source_record_id: touchpoint
+        for touchpoint in Touchpoint.objects.for_org(org).filter(
+            source_record_id__in=[source.pk for source, _ in sources]
+        )
+    }
+    new, dirty, dirty_fields, outcomes = [], [], set(), []
+    for (response, _), contact, (source, changed) in zip(items, contacts, sources, strict=True):
+        if contact is None:
+            outcomes.append(Outcome.SKIPPED)
+            continue
+        values = _touchpoint_values(contact, response)
+        touchpoint = existing.get(source.pk)
+        if touchpoint is None:
+            new.append(Touchpoint(org=org, source_record=source, **values))
+            outcomes.append(Outcome.CREATED)
+            continue
+        fields = [k for k, v in values.items() if getattr(touchpoint, k) != v]
+        for key in fields:
+            setattr(touchpoint, key, values[key])
+        if fields:
+            dirty.append(touchpoint)
+            dirty_fields.update(fields)
+        outcomes.append(_combine(False, changed or bool(fields)))
+    Touchpoint.objects.bulk_create(new)
     if dirty:
-        touchpoint.save(update_fields=dirty)
-    return _combine(False, changed or bool(dirty))
+        Touchpoint.objects.bulk_update(dirty, sorted(dirty_fields))
+    return outcomes
 
 
 def ingest_record(
@@ -287,14 +331,139 @@ def ingest_record(
     transient errors) for the caller to retry; everything else it does happens in one
     transaction, so a failure leaves nothing half-written.
     """
+    _check_via(via)
+    with transaction.atomic():
+        _lock_objects(org, [record])
+        return _apply(org, [(record, raw)])[0]
+
+
+def ingest_records(
+    *, org: Organization, items: Sequence[tuple[object, Mapping[str, Any] | None]], via: str
+) -> list[Outcome | Exception]:
+    """Applies a page of (record, raw) pairs in one transaction, with the rows and outcomes
+    ``ingest_record`` gives one at a time.
+
+    Contacts are resolved for the whole page in one pass, and form responses, Close leads and
+    Close opportunities are written in bulk: a fixed number of queries per page instead of
+    about twenty per record. A record the services refuse comes back as its exception, in its
+    place, with nothing of it written; any other error rolls the page back and propagates.
+    """
+    _check_via(via)
+    if not items:
+        return []
+    results: list[Outcome | Exception] = []
+    with transaction.atomic():
+        _lock_objects(org, [record for record, _ in items])
+        token = _PRERESOLVED.set(_preresolve(org, items))
+        try:
+            for run in _runs(items):
+                results += _apply_isolated(org, run)
+        finally:
+            _PRERESOLVED.reset(token)
+    return results
+
+
+_REFUSED = (ParseError, UnsupportedEvent, ValidationError)
+
+
+def _check_via(via: str) -> None:
     if via not in ("webhook", "sync"):
         raise ValueError(f"via must be 'webhook' or 'sync', not {via!r}")
-    with transaction.atomic():
-        handler = _HANDLERS.get(type(record))
-        if handler is None:
-            raise TypeError(f"no ingestion for {type(record).__name__}")
-        _lock_object(org, record)
-        return handler(org, record, raw)
+
+
+def _runs(items: Sequence[tuple[object, Mapping[str, Any] | None]]):
+    """Consecutive records of one type, cut where an object repeats: a run is applied in bulk,
+    and the second sighting of an object must see what the first one wrote."""
+    run: list = []
+    keys: set = set()
+    for item in items:
+        key = _object_key(item[0]) or id(item[0])
+        if run and (type(item[0]) is not type(run[0][0]) or key in keys):
+            yield run
+            run, keys = [], set()
+        run.append(item)
+        keys.add(key)
+    if run:
+        yield run
+
+
+def _apply(
+    org: Organization, items: Sequence[tuple[object, Mapping[str, Any] | None]]
+) -> list[Outcome]:
+    """Applies records of one type, each object once (the caller holds their locks)."""
+    kind = type(items[0][0])
+    bulk = _BULK_HANDLERS.get(kind)
+    if bulk is not None:
+        return bulk(org, items)
+    handler = _HANDLERS.get(kind)
+    if handler is None:
+        raise TypeError(f"no ingestion for {kind.__name__}")
+    return [handler(org, record, raw) for record, raw in items]
+
+
+def _apply_isolated(
+    org: Organization, items: Sequence[tuple[object, Mapping[str, Any] | None]]
+) -> list[Outcome | Exception]:
+    """A run in one savepoint; when something in it is refused, each record in its own."""
+    try:
+        with transaction.atomic():
+            return _apply(org, items)
+    except _REFUSED as exc:
+        if len(items) == 1:
+            return [exc]
+    except (DataError, IntegrityError):
+        if len(items) == 1:
+            raise
+    results: list[Outcome | Exception] = []
+    for item in items:
+        try:
+            with transaction.atomic():
+                results += _apply(org, [item])
+        except _REFUSED as exc:
+            results.append(exc)
+    return results
+
+
+def _persons(record: object) -> list[tuple[PersonObservation, str | None]]:
+    """The people a record's handler resolves, and the lead status it resolves them with."""
+    if isinstance(record, calendly.InviteeEvent):
+        people = [record.person] if record.event_uri else []
+    elif isinstance(record, typeform.FormResponse):
+        people = [record.person]
+    elif isinstance(record, close.LeadOrContact):
+        return [(p, record.status_label) for p in record.contacts or (record.person,)]
+    elif isinstance(record, close.CallActivity):
+        return [(record.person, None)]
+    elif isinstance(record, stripe.StripeEvent | whop.WhopEvent):
+        people = [record.payment.person if record.payment else record.person]
+        if isinstance(record, whop.WhopEvent) and record.membership is not None:
+            people.append(record.person)
+    else:
+        # Opportunities look their contact up by Close id first; merges change identities.
+        return []
+    return [(p, None) for p in people if _names_someone(p)]
+
+
+def _preresolve(
+    org: Organization, items: Sequence[tuple[object, Mapping[str, Any] | None]]
+) -> dict[tuple[int, str | None], ResolveResult]:
+    """Every person the page names, resolved in one contact_resolve_many per lead status."""
+    by_status: dict[str | None, list[PersonObservation]] = {}
+    for record, _ in items:
+        for person, status in _persons(record):
+            by_status.setdefault(status, []).append(person)
+    if sum(map(len, by_status.values())) < 2:
+        return {}  # one person: the handler's own contact_resolve is the same work
+    resolved = {}
+    try:
+        with transaction.atomic():
+            for status, people in by_status.items():
+                results = contact_resolve_many(org=org, observations=people, lead_status=status)
+                for person, result in zip(people, results, strict=True):
+                    resolved[(id(person), status)] = result
+    except _REFUSED:
+        return {}  # each handler resolves its own, and the refused one fails alone
+    return resolved
 
 
 def _object_key(record: object) -> str | None:
@@ -311,18 +480,24 @@ def _object_key(record: object) -> str | None:
     return None  # payments lock their own keys (apps/payments/services.py)
 
 
-def _lock_object(org: Organization, record: object) -> None:
-    """Serialises ingestions of one provider object, so "created" is reported exactly once and
-    the before/after comparison sees no concurrent writer. Taken before any identifier lock of
-    contact_resolve, in every ingestion alike, so the lock order is always the same."""
-    key = _object_key(record)
-    if key is None or connection.vendor != "postgresql":
+def _lock_objects(org: Organization, records: Sequence[object]) -> None:
+    """Serialises ingestions of each provider object, so "created" is reported exactly once and
+    the before/after comparisons see no concurrent writer. Taken before any identifier lock of
+    contact_resolve, in every ingestion alike and in key order, so no two ingestions deadlock."""
+    if connection.vendor != "postgresql":
         return
-    digest = hashlib.blake2b(f"ingest:{org.pk}:{key}".encode(), digest_size=8).digest()
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT pg_advisory_xact_lock(%s)", [int.from_bytes(digest, "big", signed=True)]
-        )
+    keys = set()
+    for record in records:
+        key = _object_key(record)
+        if key is not None:
+            digest = hashlib.blake2b(f"ingest:{org.pk}:{key}".encode(), digest_size=8).digest()
+            keys.add(int.from_bytes(digest, "big", signed=True))
+    if keys:
+        with connection.cursor() as cursor:
+            # unnest walks the sorted array in order, so the locks are taken in that order.
+            cursor.execute(
+                "SELECT pg_advisory_xact_lock(k) FROM unnest(%s::bigint[]) AS k", [sorted(keys)]
+            )
 
 
 # --- Close ------------------------------------------------------------------------------------
@@ -331,63 +506,93 @@ def _lock_object(org: Organization, record: object) -> None:
 CALL_MEETING_WINDOW = timedelta(hours=3)
 
 
-def _ingest_close_person(
-    org: Organization, record: close.LeadOrContact, raw: Mapping[str, Any] | None
-) -> Outcome:
-    # A lead carries all of its people; each is resolved (Close wins names and lead status).
-    people = record.contacts or (record.person,)
-    contact = None
-    created = False
-    for person in people:
-        result = contact_resolve(org=org, observation=person, lead_status=record.status_label)
-        contact = contact or result.contact
-        created = created or result.created
-    external_id = record.lead_id if record.object_type == "lead" else record.contact_id
-    _, changed = _provenance(
-        org=org,
-        provider="close",
-        object_type=record.object_type,
-        external_id=external_id or record.lead_id,
-        payload=_payload(record, raw),
-        contact=contact,
-        occurred_at=record.occurred_at,
-    )
-    return _combine(created, changed)
+def _ingest_close_people_many(
+    org: Organization, items: Sequence[tuple[close.LeadOrContact, Mapping[str, Any] | None]]
+) -> list[Outcome]:
+    created, rows = [], []
+    for record, raw in items:
+        # A lead carries all of its people; each is resolved (Close wins names and lead status).
+        results = [
+            _resolved(org, p, record.status_label) for p in record.contacts or (record.person,)
+        ]
+        created.append(any(result.created for result in results))
+        external_id = record.lead_id if record.object_type == "lead" else record.contact_id
+        rows.append(
+            SourceRecordRow(
+                "close",
+                record.object_type,
+                external_id or record.lead_id,
+                _payload(record, raw),
+                results[0].contact,
+                record.occurred_at,
+            )
+        )
+    sources = source_records_upsert_many(org=org, rows=rows)
+    return [_combine(c, changed) for c, (_, changed) in zip(created, sources, strict=True)]
 
 
-def _contact_by_identifier(org: Organization, kind: str, value: str | None) -> Contact | None:
-    if not value:
-        return None
-    identifier = (
+def _contacts_by_close_ids(org: Organization, pairs: set[tuple[str, str]]) -> dict[tuple, Contact]:
+    """(identifier kind, value) -> the live contact holding it, for many pairs in one query."""
+    found: dict[tuple, Contact] = {}
+    values = sorted({value for _, value in pairs if value})
+    if not values:
+        return found
+    identifiers = (
         Identifier.objects.for_org(org)
-        .filter(kind=kind, value=value, contact__merged_into__isnull=True)
+        .filter(
+            kind__in=sorted({kind for kind, _ in pairs}),
+            value__in=values,
+            contact__merged_into__isnull=True,
+        )
         .select_related("contact")
-        .first()
+        .order_by("pk")
     )
-    return identifier.contact if identifier else None
+    for identifier in identifiers:
+        found.setdefault((identifier.kind, identifier.value), identifier.contact)
+    return found
 
 
-def _ingest_close_opportunity(
-    org: Organization, record: close.Opportunity, raw: Mapping[str, Any] | None
-) -> Outcome:
-    contact = _contact_by_identifier(
-        org, IdentifierKind.CLOSE_CONTACT, record.contact_id
-    ) or _contact_by_identifier(org, IdentifierKind.CLOSE_LEAD, record.lead_id)
-    if contact is None:
-        # An opportunity names the lead only by id: the person is created from those ids and
-        # filled in when the lead's own event (or the sync) arrives.
-        contact = contact_resolve(org=org, observation=record.person).contact
-    _, status = deal_upsert_from_crm(org=org, opportunity=record, contact=contact)
-    _, changed = _provenance(
+def _ingest_close_opportunities_many(
+    org: Organization, items: Sequence[tuple[close.Opportunity, Mapping[str, Any] | None]]
+) -> list[Outcome]:
+    def keys(record):
+        return (
+            (IdentifierKind.CLOSE_CONTACT, record.contact_id),
+            (IdentifierKind.CLOSE_LEAD, record.lead_id),
+        )
+
+    known = _contacts_by_close_ids(org, {pair for record, _ in items for pair in keys(record)})
+    contacts = [
+        next((known[pair] for pair in keys(record) if pair in known), None) for record, _ in items
+    ]
+    # An opportunity names the lead only by id: the person is created from those ids and
+    # filled in when the lead's own event (or the sync) arrives.
+    unknown = [i for i, contact in enumerate(contacts) if contact is None]
+    resolved = contact_resolve_many(org=org, observations=[items[i][0].person for i in unknown])
+    for i, result in zip(unknown, resolved, strict=True):
+        contacts[i] = result.contact
+    deals = deals_upsert_from_crm_many(
         org=org,
-        provider="close",
-        object_type="opportunity",
-        external_id=record.opportunity_id,
-        payload=_payload(record, raw),
-        contact=contact,
-        occurred_at=record.occurred_at or record.date_updated,
+        items=[(record, contact) for (record, _), contact in zip(items, contacts, strict=True)],
     )
-    return _from_service(status, changed)
+    sources = source_records_upsert_many(
+        org=org,
+        rows=[
+            SourceRecordRow(
+                "close",
+                "opportunity",
+                record.opportunity_id,
+                _payload(record, raw),
+                contact,
+                record.occurred_at or record.date_updated,
+            )
+            for (record, raw), contact in zip(items, contacts, strict=True)
+        ],
+    )
+    return [
+        _from_service(status, changed)
+        for (_, status), (_, changed) in zip(deals, sources, strict=True)
+    ]
 
 
 def _meeting_for_call(
@@ -410,7 +615,7 @@ def _meeting_for_call(
 def _ingest_close_call(
     org: Organization, record: close.CallActivity, raw: Mapping[str, Any] | None
 ) -> Outcome:
-    contact = contact_resolve(org=org, observation=record.person).contact
+    contact = _resolved(org, record.person).contact
     at = record.activity_at or record.date_created or record.occurred_at
     user = None
     if record.user_id:
@@ -460,10 +665,20 @@ def _ingest_close_call(
 def _ingest_close_merge(
     org: Organization, record: close.LeadMerged, raw: Mapping[str, Any] | None
 ) -> Outcome:
-    source = _contact_by_identifier(org, IdentifierKind.CLOSE_LEAD, record.source_lead_id)
-    destination = _contact_by_identifier(org, IdentifierKind.CLOSE_LEAD, record.destination_lead_id)
+    known = _contacts_by_close_ids(
+        org,
+        {
+            (IdentifierKind.CLOSE_LEAD, record.source_lead_id),
+            (IdentifierKind.CLOSE_LEAD, record.destination_lead_id),
+        },
+    )
+    source = known.get((IdentifierKind.CLOSE_LEAD, record.source_lead_id))
+    destination = known.get((IdentifierKind.CLOSE_LEAD, record.destination_lead_id))
     if source is not None and destination is not None and source != destination:
-        # Close merged two leads we hold as two people: they are one person.
+        # Close merged two leads we hold as two people: they are one person. Contacts resolved
+        # ahead for the page may be the one that goes: resolve the rest afresh.
+        if _PRERESOLVED.get():
+            _PRERESOLVED.get().clear()
         contact_merge(
             org=org,
             winner=destination,
@@ -515,10 +730,7 @@ def _strongest(outcomes: list[Outcome]) -> Outcome:
 
 
 def _money_contact(org: Organization, person: PersonObservation) -> Contact | None:
-    # A payment without an email, phone or customer id cannot name anybody yet.
-    if not (person.emails or person.phones or person.provider_ids):
-        return None
-    return contact_resolve(org=org, observation=person).contact
+    return _resolve(org, person)
 
 
 def _ingest_money(
@@ -576,11 +788,15 @@ def _ingest_whop(
     return _strongest(outcomes)
 
 
+# Record types applied a run at a time (one query per step for the whole run).
+_BULK_HANDLERS: dict[type, Callable[[Organization, Sequence[tuple[Any, Any]]], list[Outcome]]] = {
+    typeform.FormResponse: _ingest_typeform_many,
+    close.LeadOrContact: _ingest_close_people_many,
+    close.Opportunity: _ingest_close_opportunities_many,
+}
+# The others, one record at a time (with the page's contacts resolved ahead).
 _HANDLERS: dict[type, Callable[[Organization, Any, Mapping[str, Any] | None], Outcome]] = {
     calendly.InviteeEvent: _ingest_calendly,
-    typeform.FormResponse: _ingest_typeform,
-    close.LeadOrContact: _ingest_close_person,
-    close.Opportunity: _ingest_close_opportunity,
     close.CallActivity: _ingest_close_call,
     close.LeadMerged: _ingest_close_merge,
     stripe.StripeEvent: _ingest_stripe,

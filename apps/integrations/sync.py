@@ -1,7 +1,8 @@
 """Nightly sync services: backfill and incremental pulls from each provider's list API.
 
-Every item goes through the provider's parse function and ``ingest_record(via="sync")``, the
-same path a webhook takes, so a record delivered both ways is one row. Each list walk keeps a
+Every item goes through the provider's parse function and, a page at a time,
+``ingest_records(via="sync")``: the same handlers a webhook's ``ingest_record`` runs, so a record
+delivered both ways is one row. Each list walk keeps a
 SyncCursor per (org, provider, resource): the position is saved in the same transaction as the
 page it follows, so a run killed mid-way resumes at the first page it had not committed, and
 re-reading that page is harmless because ingestion is idempotent.
@@ -22,7 +23,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.db.models.functions import Lower
 from django.utils import timezone
@@ -250,6 +250,17 @@ def _exclusive(org: Organization, provider: str):
 
 
 @dataclass
+class _Pending:
+    """An API item parsed and waiting for its page's ingestion."""
+
+    resource: str
+    ref: str
+    records: list[object]
+    raw: Mapping[str, Any]
+    then: Callable[[list[str]], None] | None
+
+
+@dataclass
 class Walk:
     """Where one list walk stands: ``since`` it started from and the ``position`` to resume at."""
 
@@ -270,6 +281,7 @@ class ProviderSync:
         self.since = since
         self.on_progress = on_progress
         self.errors: list[str] = []
+        self._pending: list[_Pending] = []
         self.reconciliation: dict[str, Any] = {"by_resource": {}}
 
     def sync(self) -> None:
@@ -338,12 +350,15 @@ class ProviderSync:
         """
         counted = {f: getattr(self.run, f) for f in COUNT_FIELDS}
         reconciliation = copy.deepcopy(self.reconciliation)
+        self._pending = []
         try:
             with transaction.atomic():
                 yield
+                self._flush()
                 self._save_position(resource, page)
         except BaseException:
             # The page was rolled back, and with it what it had counted.
+            self._pending = []
             for field, value in counted.items():
                 setattr(self.run, field, value)
             self.run.reconciliation = self.reconciliation = reconciliation
@@ -384,32 +399,46 @@ class ProviderSync:
         parse: Callable[[Mapping[str, Any]], Iterable[object]],
         ref_key: str = "id",
         raw: Mapping[str, Any] | None = None,
-    ) -> list[str]:
-        """Parses one API item (``parse`` may give several records) and ingests each one."""
+        then: Callable[[list[str]], None] | None = None,
+    ) -> None:
+        """Parses one API item (``parse`` may give several records) and queues its records for
+        the page's ingestion; ``then`` gets the item's outcomes once they are applied."""
         ref = str(item.get(ref_key, "?"))
-        from apps.integrations.ingest import ingest_record
-
         self.run.fetched += 1
-        outcomes: list[str] = []
         try:
             records = list(parse(item))
         except (ParseError, UnsupportedEvent, ValueError) as exc:
             self._failed(resource, ref, exc)
-            return outcomes
-        for record in records:
-            try:
-                # ingest_record runs in its own savepoint: a record it refuses leaves the
-                # page's transaction usable. Anything else (a missing handler, a database
-                # error) fails the run, and the cursor stays before this page.
-                outcome = ingest_record(
-                    org=self.org, record=record, via="sync", raw=raw if raw is not None else item
-                )
-            except (ParseError, UnsupportedEvent, ValidationError) as exc:
-                self._failed(resource, ref, exc)
-                continue
-            outcomes.append(str(getattr(outcome, "value", outcome)))
-        self._count(resource, outcomes)
-        return outcomes
+            return
+        self._pending.append(
+            _Pending(resource, ref, records, raw if raw is not None else item, then)
+        )
+
+    def _flush(self) -> None:
+        """Applies the queued records of the page in one ingest_records call (one transaction
+        with the page's cursor) and counts each item by what happened to it."""
+        from apps.integrations.ingest import ingest_records
+
+        pending, self._pending = self._pending, []
+        results = iter(
+            ingest_records(
+                org=self.org,
+                items=[(record, p.raw) for p in pending for record in p.records],
+                via="sync",
+            )
+        )
+        for p in pending:
+            outcomes: list[str] = []
+            for _ in p.records:
+                result = next(results)
+                if isinstance(result, Exception):
+                    # Refused by the services: nothing of it was written; the page goes on.
+                    self._failed(p.resource, p.ref, result)
+                else:
+                    outcomes.append(str(getattr(result, "value", result)))
+            self._count(p.resource, outcomes)
+            if p.then is not None:
+                p.then(outcomes)
 
     def _count(self, resource: str, outcomes: list[str]) -> None:
         # An item is counted once, by what happened to it: created beats updated beats unchanged.
@@ -584,9 +613,12 @@ class CalendlySync(ProviderSync):
         # a sync after the webhook finds the record unchanged instead of "missed".
         as_webhook = {k: v for k, v in invitee.items() if k != "event"}
         as_webhook["scheduled_event"] = event
-        outcomes = self.ingest("invitees", invitee, parse, "uri", raw=as_webhook)
-        if canceled and ({"created", "updated"} & set(outcomes)):
-            self.discovered("cancellations_discovered")
+
+        def discovered(outcomes: list[str]) -> None:
+            if canceled and ({"created", "updated"} & set(outcomes)):
+                self.discovered("cancellations_discovered")
+
+        self.ingest("invitees", invitee, parse, "uri", raw=as_webhook, then=discovered)
 
 
 class TypeformSync(ProviderSync):

@@ -4,7 +4,7 @@
         --calendly 50000 --close 20000 --typeform 50000 --rate-scale 100
 
 Starts bench/sync/fake_server.py in its own process, creates a fresh organisation, and runs the
-real sync services (clients, cursors, parse, ingest_record into PostgreSQL) for Calendly,
+real sync services (clients, cursors, parse, ingest_records into PostgreSQL) for Calendly,
 Typeform and Close one after the other, as `manage.py sync ORG` does. For each provider it prints
 records, requests, wall time, the floor the rate limit sets for that many requests (wall time
 can't be shorter), the ratio actual/floor, records/s, and the RSS seen across pages; then the
@@ -66,7 +66,7 @@ def main() -> None:
     parser.add_argument(
         "--no-ingest",
         action="store_true",
-        help="replace ingest_record by a no-op: the sync layer alone (clients, pacing, parsing, "
+        help="replace ingest_records by a no-op: the sync layer alone (clients, pacing, parsing, "
         "cursors), without contact resolution and upserts",
     )
     parser.add_argument("--profile", help="write a cProfile of the run to this file")
@@ -74,7 +74,7 @@ def main() -> None:
     if args.no_ingest:
         from apps.integrations import ingest
 
-        ingest.ingest_record = lambda **kwargs: ingest.Outcome.CREATED
+        ingest.ingest_records = lambda *, items, **kwargs: [ingest.Outcome.CREATED] * len(items)
 
     server = subprocess.Popen(
         [
@@ -113,7 +113,7 @@ def run(args, base: str) -> dict:
     print(
         f"org {slug}: calendly {args.calendly} invitees, close {args.close} leads + "
         f"opportunities, typeform {args.typeform} responses; rate scale x{args.rate_scale:g}"
-        + ("; ingest_record replaced by a no-op" if args.no_ingest else "")
+        + ("; ingest_records replaced by a no-op" if args.no_ingest else "")
     )
     results: dict = {"rate_scale": args.rate_scale, "no_ingest": args.no_ingest, "providers": {}}
     started = time.monotonic()

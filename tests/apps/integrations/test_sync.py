@@ -229,17 +229,17 @@ def test_an_incremental_run_reports_what_the_webhooks_missed(org):
 @pytest.mark.django_db
 def test_a_run_killed_mid_page_resumes_from_its_cursor_without_duplicates(org, monkeypatch):
     fake = FakeCalendly(250)
-    real_ingest = ingest.ingest_record
+    real_upsert = ingest.meeting_upsert_from_invitee
     boom_on = fake.invitees[fake.events[150]["uri"]][0]["uri"]  # in the middle of page 2
     crashed = []
 
-    def crashing_ingest(*, org, record, via, raw=None):
-        if record.invitee_uri == boom_on and not crashed:
+    def crashing_upsert(*, org, event, contact):
+        if event.invitee_uri == boom_on and not crashed:
             crashed.append(True)
             raise RuntimeError("worker killed")
-        return real_ingest(org=org, record=record, via=via, raw=raw)
+        return real_upsert(org=org, event=event, contact=contact)
 
-    monkeypatch.setattr(ingest, "ingest_record", crashing_ingest)
+    monkeypatch.setattr(ingest, "meeting_upsert_from_invitee", crashing_upsert)
     with responses.RequestsMock() as rsps:
         fake.install(rsps)
         first = sync_run(org=org, provider="calendly", client_options=no_wait())
