@@ -5,3 +5,6 @@ class OrgsConfig(AppConfig):
     name = "apps.orgs"
     label = "orgs"
     verbose_name = "Organisations and team"
+
+    def ready(self):
+        from apps.orgs import lookups  # noqa: F401  (registers field__any)
