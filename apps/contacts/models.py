@@ -97,7 +97,8 @@ class Identifier(OrgOwnedModel):
                 fields=["org", "kind", "value", "contact"], name="identifier_unique_per_contact"
             ),
         ]
-        indexes = [models.Index(fields=["org", "kind", "value"])]
+        # No separate (org, kind, value) index: identifier_unique_per_contact starts with those
+        # columns and serves the same lookups; a second copy only slowed every insert.
 
     def __str__(self):
         return f"{self.get_kind_display()}: {self.value}"
