@@ -14,6 +14,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from decimal import Decimal
 
 from django.db import connection, models, transaction
 from django.db.models import Count, Q
@@ -30,6 +31,7 @@ from apps.contacts.models import (
     SourceRecord,
 )
 from apps.contacts.signals import contacts_bulk_changed
+from apps.orgs.bulk import bulk_insert, insert_rows
 from apps.orgs.models import Organization, User
 from apps.orgs.services import audit_log_write
 from attribution.identity.match import (
@@ -408,7 +410,7 @@ def _pairs_q(pairs: Iterable[tuple[str, str]]) -> models.Q:
         by_kind[kind].add(value)
     condition = models.Q(pk__in=[])
     for kind, values in by_kind.items():
-        condition |= models.Q(kind=kind, value__in=values)
+        condition |= models.Q(kind=kind, value__any=sorted(values))
     return condition
 
 
@@ -447,10 +449,10 @@ def _name_candidates(org, keys: Sequence[RecordKeys], shared) -> dict[str, list[
 def _load_slots(org: Organization, contact_ids: set[int]) -> dict[int, _Slot]:
     if not contact_ids:
         return {}
-    contacts = Contact.objects.for_org(org).filter(pk__in=contact_ids, merged_into__isnull=True)
+    contacts = Contact.objects.for_org(org).filter(pk__any=contact_ids, merged_into__isnull=True)
     identifiers: dict[int, list[tuple[str, str]]] = defaultdict(list)
     for contact_id, kind, value in Identifier.objects.filter(
-        contact_id__in=contact_ids
+        contact_id__any=contact_ids
     ).values_list("contact_id", "kind", "value"):
         identifiers[contact_id].append((kind, value))
     return {
@@ -470,7 +472,7 @@ def _write_slots(org: Organization, slots: list[_Slot]) -> None:
     for slot in slots:
         _store_fields(slot.contact, slot.fields)
     if new:
-        Contact.objects.bulk_create([s.contact for s in new])
+        bulk_insert([s.contact for s in new])
     old = [s.contact for s in slots if not s.created]
     if old:
         _update_contacts(old)
@@ -488,39 +490,50 @@ def _write_slots(org: Organization, slots: list[_Slot]) -> None:
         )
     # Identifiers: a value already on another contact becomes shared on both.
     wanted = {(k, v) for s in slots for k, v, _ in s.new_values}
-    existing: dict[tuple[str, str], list[Identifier]] = defaultdict(list)
+    # (kind, value) -> [contact_id, shared, pk] of every row holding it, this batch's included.
+    existing: dict[tuple[str, str], list[list]] = defaultdict(list)
     if wanted:
-        for row in Identifier.objects.for_org(org).filter(_pairs_q(wanted)):
-            existing[(row.kind, row.value)].append(row)
-    to_create, to_share = [], {}
+        rows = Identifier.objects.for_org(org).filter(_pairs_q(wanted))
+        for pk, contact_id, kind, value, shared in rows.values_list(
+            "pk", "contact_id", "kind", "value", "shared"
+        ):
+            existing[(kind, value)].append([contact_id, shared, pk])
+    to_create, to_share = [], set()
     for slot in slots:
         primary = {slot.fields.primary_email, slot.fields.primary_phone}
         for kind, value, raw in slot.new_values:
-            rows = existing[(kind, value)]
-            if any(r.contact_id == slot.contact.pk for r in rows):
+            holders = existing[(kind, value)]
+            if any(h[0] == slot.contact.pk for h in holders):
                 continue
-            for row in rows:
-                if not row.shared:
-                    row.shared = True
-                    if row.pk is not None:  # rows of this batch are saved below as they are
-                        to_share[row.pk] = row
-            identifier = Identifier(
-                org=org,
-                contact=slot.contact,
-                kind=kind,
-                value=value,
-                raw=raw[:320],
-                shared=bool(rows),
-                is_primary=value in primary and kind in ("email", "phone"),
-                source=_source_of(slot, value),
-            )
-            rows.append(identifier)
-            to_create.append(identifier)
+            for holder in holders:
+                if not holder[1]:
+                    holder[1] = True
+                    if holder[2] is not None:  # rows of this batch are saved below as they are
+                        to_share.add(holder[2])
+            row = {
+                "org_id": org.pk,
+                "contact_id": slot.contact.pk,
+                "kind": kind,
+                "value": value,
+                "raw": raw[:320],
+                "shared": bool(holders),
+                "is_primary": value in primary and kind in ("email", "phone"),
+                "source": _source_of(slot, value),
+            }
+            holder = [slot.contact.pk, row["shared"], None]
+            holders.append(holder)
+            to_create.append((row, holder))
     if to_share:
-        Identifier.objects.filter(pk__in=list(to_share)).update(shared=True)
-    Identifier.objects.bulk_create(to_create)
-    ContactNameKey.objects.bulk_create(
-        [ContactNameKey(org=org, contact=s.contact, key=k) for s in slots for k in s.name_keys],
+        Identifier.objects.filter(pk__any=sorted(to_share)).update(shared=True)
+    # A row of this batch made shared by a later one in the same batch is written shared.
+    insert_rows(Identifier, [{**row, "shared": holder[1]} for row, holder in to_create])
+    insert_rows(
+        ContactNameKey,
+        [
+            {"org_id": org.pk, "contact_id": s.contact.pk, "key": k}
+            for s in slots
+            for k in sorted(s.name_keys)
+        ],
         ignore_conflicts=True,
     )
 
@@ -587,17 +600,17 @@ def _write_reviews(org, reviews: list[tuple[_Slot, _Slot, Decision]]) -> dict[in
             continue
         rows.setdefault(
             (a, b),
-            MergeCandidate(
-                org=org,
-                contact_a_id=a,
-                contact_b_id=b,
-                score=round(decision.score, 4),
-                reasons=list(decision.reasons),
-            ),
+            {
+                "org_id": org.pk,
+                "contact_a_id": a,
+                "contact_b_id": b,
+                "score": Decimal(str(round(decision.score, 4))),
+                "reasons": list(decision.reasons),
+            },
         )
         by_contact[slot.contact.pk].add(other.contact.pk)
     # A pair already in the queue (or already decided) stays as it is.
-    MergeCandidate.objects.bulk_create(list(rows.values()), ignore_conflicts=True)
+    insert_rows(MergeCandidate, list(rows.values()), ignore_conflicts=True)
     return by_contact
 
 
@@ -640,7 +653,7 @@ def source_records_upsert_many(
     query = Q()
     for provider, object_type in {(p, t) for p, t, _ in keys}:
         ids = [e for p, t, e in keys if (p, t) == (provider, object_type)]
-        query |= Q(provider=provider, object_type=object_type, external_id__in=ids)
+        query |= Q(provider=provider, object_type=object_type, external_id__any=ids)
     existing = SourceRecord.objects.for_org(org).filter(query)
     for provider, object_type, external_id, payload, contact_id in existing.values_list(
         "provider", "object_type", "external_id", "payload", "contact_id"
@@ -660,9 +673,8 @@ def source_records_upsert_many(
         for key, row in last.items()
     }
     # One INSERT ... ON CONFLICT DO UPDATE: safe against a concurrent writer of the same key.
-    SourceRecord.objects.bulk_create(
+    bulk_insert(
         list(records.values()),
-        update_conflicts=True,
         unique_fields=["org", "provider", "object_type", "external_id"],
         update_fields=["payload", "contact", "occurred_at", "updated_at"],
     )

@@ -23,6 +23,7 @@ from apps.contacts.models import Contact, Provider
 from apps.contacts.signals import contacts_bulk_changed
 from apps.deals.models import Deal
 from apps.meetings.models import CallType, Meeting
+from apps.orgs.bulk import bulk_insert
 from apps.orgs.models import Organization, TeamMember, User
 from apps.orgs.services import audit_log_write
 from attribution.sources import close
@@ -86,7 +87,7 @@ def _setter_meetings(org: Organization, contact_ids) -> dict[int, list[dict]]:
     rows: dict[int, list[dict]] = {}
     meetings = (
         Meeting.objects.for_org(org)
-        .filter(contact_id__in=[c for c in contact_ids if c is not None])
+        .filter(contact_id__any=[c for c in contact_ids if c is not None])
         .filter(Q(call_type=CallType.TRIAGE, host__isnull=False) | Q(setter__isnull=False))
         .values("contact_id", "scheduled_at", "call_type", "host_id", "setter_id", "status")
         .order_by("-scheduled_at", "-pk")
@@ -230,7 +231,7 @@ def deals_upsert_from_crm_many(
         _lock(org, *(f"close:{i}" for i in ids))
         had = (
             Deal.objects.for_org(org)
-            .filter(provider=provider, external_id__in=ids)
+            .filter(provider=provider, external_id__any=ids)
             .values_list("contact_id", flat=True)
         )
         contact_ids = ({*had} | {c.pk for _, c in items if c is not None}) - {None}
@@ -240,7 +241,7 @@ def deals_upsert_from_crm_many(
             for deal in Deal.objects.for_org(org)
             .select_for_update(of=("self",))
             .select_related("pcf")
-            .filter(provider=provider, external_id__in=ids)
+            .filter(provider=provider, external_id__any=ids)
         }
         owners = _close_owners(org, {o.user_id for o, _ in items if o.user_id})
 
@@ -291,7 +292,7 @@ def deals_upsert_from_crm_many(
                 moments.append(before[_FIELDS.index("closed_at")])
             moments.append(deal.closed_at)
             entries[index] = (deal, before, True)
-        Deal.objects.bulk_create(new)
+        bulk_insert(new)
         Deal.objects.bulk_update(dirty, _CRM_WRITTEN)
         if new or dirty:
             # bulk writes send no post_save: tell the rollups which days moved.
@@ -378,7 +379,7 @@ def _contacts_with_pcf_deals(org: Organization, contact_ids: set) -> set[int]:
             external_id="",
             pcf__isnull=False,
             status=Deal.Status.WON,
-            contact_id__in=ids,
+            contact_id__any=ids,
         )
         .values_list("contact_id", flat=True)
     )
@@ -391,7 +392,7 @@ def _contacts_with_payments(org: Organization, contact_ids: set[int]) -> set[int
         return set()
     return set(
         Payment.objects.for_org(org)
-        .filter(contact_id__in=contact_ids)
+        .filter(contact_id__any=contact_ids)
         .values_list("contact_id", flat=True)
         .distinct()
     )

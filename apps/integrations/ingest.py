@@ -48,6 +48,7 @@ from apps.meetings.services import (
     meeting_set_crm_outcome,
     meeting_upsert_from_invitee,
 )
+from apps.orgs.bulk import insert_rows
 from apps.orgs.models import Organization, TeamMember
 from apps.payments.services import payment_upsert, refund_upsert
 from attribution.sources import calendly, close, stripe, typeform, whop
@@ -294,7 +295,7 @@ def _ingest_typeform_many(
     existing = {
         touchpoint.source_record_id: touchpoint
         for touchpoint in Touchpoint.objects.for_org(org).filter(
-            source_record_id__in=[source.pk for source, _ in sources]
+            source_record_id__any=[source.pk for source, _ in sources]
         )
     }
     new, dirty, dirty_fields, outcomes = [], [], set(), []
@@ -305,7 +306,7 @@ def _ingest_typeform_many(
         values = _touchpoint_values(contact, response)
         touchpoint = existing.get(source.pk)
         if touchpoint is None:
-            new.append(Touchpoint(org=org, source_record=source, **values))
+            new.append({"org_id": org.pk, "source_record_id": source.pk, **values})
             outcomes.append(Outcome.CREATED)
             continue
         fields = [k for k, v in values.items() if getattr(touchpoint, k) != v]
@@ -315,7 +316,7 @@ def _ingest_typeform_many(
             dirty.append(touchpoint)
             dirty_fields.update(fields)
         outcomes.append(_combine(False, changed or bool(fields)))
-    Touchpoint.objects.bulk_create(new)
+    insert_rows(Touchpoint, new)
     if dirty:
         Touchpoint.objects.bulk_update(dirty, sorted(dirty_fields))
     return outcomes
