@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections import defaultdict
+from collections import defaultdict, namedtuple
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
+from functools import lru_cache
 
 from django.db import connection, models, transaction
 from django.db.models import Count, Q
@@ -236,6 +237,20 @@ def _field_observation(observation: PersonObservation, region: str, lead_status:
 
 
 def _profile_of(contact: Contact, identifiers: Iterable[tuple[str, str]]) -> Profile:
+    return _profile(
+        contact.first_name,
+        contact.last_name,
+        contact.company,
+        contact.original_campaign,
+        contact.first_seen_at,
+        tuple(sorted(identifiers)),
+    )
+
+
+# A profile is a pure function of these values, so a cache keyed by them can never be stale;
+# a backfill meets the same popular namesakes page after page.
+@lru_cache(maxsize=20_000)
+def _profile(first_name, last_name, company, campaign, first_seen_at, identifiers) -> Profile:
     emails, phones, provider = [], [], []
     for kind, value in identifiers:
         if kind == IdentifierKind.EMAIL:
@@ -245,18 +260,18 @@ def _profile_of(contact: Contact, identifiers: Iterable[tuple[str, str]]) -> Pro
         elif kind in PERSON_ID_KINDS:
             provider.append((kind, value))
     base = {
-        "record_id": str(contact.pk),
-        "company": contact.company or None,
-        "utm_campaign": contact.original_campaign or None,
-        "created_at": contact.first_seen_at,
+        "record_id": "profile",  # not part of a Profile
+        "company": company or None,
+        "utm_campaign": campaign or None,
+        "created_at": first_seen_at,
     }
     records = [
         PersonRecord(
             **base,
             email=emails[0] if emails else None,
             phone=phones[0] if phones else None,
-            first_name=contact.first_name or None,
-            last_name=contact.last_name or None,
+            first_name=first_name or None,
+            last_name=last_name or None,
             provider_ids=tuple(provider),
         )
     ]
@@ -268,16 +283,30 @@ def _profile_of(contact: Contact, identifiers: Iterable[tuple[str, str]]) -> Pro
 # --- resolve ------------------------------------------------------------------------------
 
 
-@dataclass
+@dataclass(eq=False)  # one person is one slot: identity, not field-by-field comparison
 class _Slot:
-    """One person during a resolve: an existing contact or one about to be created."""
+    """One person during a resolve: an existing contact or one about to be created.
 
-    contact: Contact
+    A namesake (found by name only) is read without its row and without a lock: ``contact``
+    stays None until a record matches it, and most never are.
+    """
+
+    pk: int | None
+    contact: Contact | None
     profile: Profile
     created: bool = False
     fields: ContactFields | None = None
     new_values: list[tuple[str, str, str]] = field(default_factory=list)
     name_keys: set[str] = field(default_factory=set)
+
+
+# A namesake's columns that its matching profile reads (the names _profile_of uses).
+_Face = namedtuple(
+    "_Face", ["pk", "first_name", "last_name", "company", "original_campaign", "first_seen_at"]
+)
+# Records resolved per pass: the candidates a pass loads grow with it (a common name brings up
+# to NAME_CANDIDATE_CAP namesakes per record), and memory must not grow with the page.
+RESOLVE_CHUNK = 200
 
 
 def contact_resolve(
@@ -300,6 +329,19 @@ def contact_resolve_many(
     """
     if not observations:
         return []
+    results: list[ResolveResult] = []
+    with transaction.atomic():
+        # Chunks in order, each seeing what the ones before it wrote: the decisions are still
+        # those of one record at a time.
+        for start in range(0, len(observations), RESOLVE_CHUNK):
+            chunk = observations[start : start + RESOLVE_CHUNK]
+            results += _resolve_chunk(org, chunk, lead_status)
+    return results
+
+
+def _resolve_chunk(
+    org: Organization, observations: Sequence[PersonObservation], lead_status: str | None
+) -> list[ResolveResult]:
     region = org.default_region or "US"
     records = [_person_record(str(i), o, region) for i, o in enumerate(observations)]
     keys = [record_keys(r) for r in records]
@@ -307,7 +349,7 @@ def contact_resolve_many(
     lookups = {pair for k in keys for pair in _lookup_pairs(k)}
     all_pairs = lookups | {(kind, v) for vs in values for kind, v, _ in vs.rows}
 
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):
         _lock_identifiers(org, all_pairs)
         owners = _owners(org, lookups)
         blocked = set(BlockedIdentifier.objects.for_org(org).values_list("kind", "value"))
@@ -326,7 +368,7 @@ def contact_resolve_many(
         candidate_ids = {cid for ids in owners.values() for cid in ids} | {
             cid for ids in name_index.values() for cid in ids
         }
-        slots = _load_slots(org, candidate_ids)
+        slots = _load_slots(org, {cid for ids in owners.values() for cid in ids}, candidate_ids)
         # In-batch index: blocking key -> slots created or extended earlier in this batch.
         batch_index: dict[str, list[_Slot]] = defaultdict(list)
         order = sorted(range(len(records)), key=lambda i: (observations[i].observed_at, i))
@@ -353,7 +395,9 @@ def contact_resolve_many(
                     matches.append((decision, slot))
                 elif decision.outcome is Outcome.REVIEW:
                     review.append((decision, slot))
-            matches.sort(key=lambda m: (-m[0].score, m[1].contact.pk or 0))
+            matches.sort(key=lambda m: (-m[0].score, m[1].pk or 0))
+            # A namesake read without a lock is locked now; one merged away meanwhile is gone.
+            matches = [m for m in matches if _materialize(org, m[1], slots)]
             if matches:
                 decision, slot = matches[0]
                 # A second person who matches as well is an admin's call, never an automatic
@@ -361,7 +405,7 @@ def contact_resolve_many(
                 review += matches[1:]
             else:
                 decision = None
-                slot = _Slot(contact=Contact(org=org), profile=Profile(), created=True)
+                slot = _Slot(pk=None, contact=Contact(org=org), profile=Profile(), created=True)
             slot.profile = profile_extend(slot.profile, keys[i])
             slot.fields = survive(
                 slot.fields if slot.fields is not None else _fields_of(slot.contact),
@@ -382,6 +426,8 @@ def contact_resolve_many(
                 reasons=decision.reasons if decision else (),
             )
         _write_slots(org, list(used.values()))
+        for slot in used.values():
+            slot.pk = slot.contact.pk
         review_ids = _write_reviews(org, reviews)
     return [
         replace(results[i], review_with=tuple(sorted(review_ids.get(results[i].contact.pk, ()))))
@@ -391,27 +437,46 @@ def contact_resolve_many(
 
 def _owners(org: Organization, pairs: set[tuple[str, str]]) -> dict[tuple[str, str], set[int]]:
     owners: dict[tuple[str, str], set[int]] = defaultdict(set)
-    if not pairs:
-        return owners
-    rows = (
-        Identifier.objects.for_org(org)
-        .filter(_pairs_q(pairs), contact__merged_into__isnull=True)
-        .values_list("kind", "value", "contact_id")
-    )
-    for kind, value, contact_id in rows:
-        owners[(kind, value)].add(contact_id)
+    for _, contact_id, kind, value, _, merged in _identifiers_holding(org, pairs):
+        if not merged:
+            owners[(kind, value)].add(contact_id)
     return owners
 
 
-def _pairs_q(pairs: Iterable[tuple[str, str]]) -> models.Q:
-    """(kind = k AND value IN (...)) per kind: the shape the (org, kind, value) index serves."""
+def _identifiers_holding(org: Organization, pairs: Iterable[tuple[str, str]]) -> list[tuple]:
+    """(pk, contact_id, kind, value, shared, contact merged) of the org's identifier rows
+    holding any of these (kind, value) pairs."""
+    pairs = sorted(set(pairs))
+    if not pairs:
+        return []
+    if connection.vendor == "postgresql":
+        # One index probe per pair, whatever the planner believes about the table: during a
+        # backfill its statistics lag far behind the rows, and a plain join (or an OR of IN
+        # lists) was planned as a scan of every identifier of the org, once per chunk. OFFSET 0
+        # keeps the lateral subquery from being flattened back into such a join.
+        sql = (
+            "SELECT i.id, i.contact_id, i.kind, i.value, i.shared, c.merged_into_id IS NOT NULL "  # noqa: S608
+            "FROM unnest(%s::text[], %s::text[]) AS p(kind, value) CROSS JOIN LATERAL ("
+            f"SELECT * FROM {Identifier._meta.db_table} x "
+            "WHERE x.org_id = %s AND x.kind = p.kind AND x.value = p.value OFFSET 0) AS i "
+            f"JOIN {Contact._meta.db_table} c ON c.id = i.contact_id"
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [[k for k, _ in pairs], [v for _, v in pairs], org.pk])
+            return cursor.fetchall()
     by_kind: dict[str, set[str]] = defaultdict(set)
     for kind, value in pairs:
         by_kind[kind].add(value)
     condition = models.Q(pk__in=[])
     for kind, values in by_kind.items():
-        condition |= models.Q(kind=kind, value__any=sorted(values))
-    return condition
+        condition |= models.Q(kind=kind, value__in=values)
+    rows = Identifier.objects.for_org(org).filter(condition)
+    return [
+        (*row[:5], row[5] is not None)
+        for row in rows.values_list(
+            "pk", "contact_id", "kind", "value", "shared", "contact__merged_into_id"
+        )
+    ]
 
 
 def _name_candidates(org, keys: Sequence[RecordKeys], shared) -> dict[str, list[int]]:
@@ -446,19 +511,49 @@ def _name_candidates(org, keys: Sequence[RecordKeys], shared) -> dict[str, list[
     return index
 
 
-def _load_slots(org: Organization, contact_ids: set[int]) -> dict[int, _Slot]:
+def _load_slots(org: Organization, owner_ids: set[int], contact_ids: set[int]) -> dict[int, _Slot]:
+    """Slots for every candidate: identifier owners as locked rows (they usually match),
+    namesakes as the few columns their profile needs (they rarely do)."""
     if not contact_ids:
         return {}
-    contacts = Contact.objects.for_org(org).filter(pk__any=contact_ids, merged_into__isnull=True)
     identifiers: dict[int, list[tuple[str, str]]] = defaultdict(list)
     for contact_id, kind, value in Identifier.objects.filter(
         contact_id__any=contact_ids
     ).values_list("contact_id", "kind", "value"):
         identifiers[contact_id].append((kind, value))
-    return {
-        c.pk: _Slot(contact=c, profile=_profile_of(c, identifiers[c.pk]))
-        for c in contacts.select_for_update()
-    }
+    live = Contact.objects.for_org(org).filter(merged_into__isnull=True)
+    slots = (
+        {
+            c.pk: _Slot(pk=c.pk, contact=c, profile=_profile_of(c, identifiers[c.pk]))
+            for c in live.filter(pk__any=owner_ids).select_for_update()
+        }
+        if owner_ids
+        else {}
+    )
+    namesakes = live.filter(pk__any=contact_ids - owner_ids).values_list(*_Face._fields)
+    for row in namesakes:
+        face = _Face(*row)
+        slots[face.pk] = _Slot(
+            pk=face.pk, contact=None, profile=_profile_of(face, identifiers[face.pk])
+        )
+    return slots
+
+
+def _materialize(org: Organization, slot: _Slot, slots: dict[int, _Slot]) -> bool:
+    """Locks and reads a matched namesake's row; False (and forgotten) if it is gone."""
+    if slot.contact is not None:
+        return True
+    contact = (
+        Contact.objects.for_org(org)
+        .select_for_update()
+        .filter(pk=slot.pk, merged_into__isnull=True)
+        .first()
+    )
+    if contact is None:
+        slots.pop(slot.pk, None)
+        return False
+    slot.contact = contact
+    return True
 
 
 def _counted(contact: Contact) -> tuple:
@@ -492,12 +587,8 @@ def _write_slots(org: Organization, slots: list[_Slot]) -> None:
     wanted = {(k, v) for s in slots for k, v, _ in s.new_values}
     # (kind, value) -> [contact_id, shared, pk] of every row holding it, this batch's included.
     existing: dict[tuple[str, str], list[list]] = defaultdict(list)
-    if wanted:
-        rows = Identifier.objects.for_org(org).filter(_pairs_q(wanted))
-        for pk, contact_id, kind, value, shared in rows.values_list(
-            "pk", "contact_id", "kind", "value", "shared"
-        ):
-            existing[(kind, value)].append([contact_id, shared, pk])
+    for pk, contact_id, kind, value, shared, _ in _identifiers_holding(org, wanted):
+        existing[(kind, value)].append([contact_id, shared, pk])
     to_create, to_share = [], set()
     for slot in slots:
         primary = {slot.fields.primary_email, slot.fields.primary_phone}
@@ -595,7 +686,7 @@ def _write_reviews(org, reviews: list[tuple[_Slot, _Slot, Decision]]) -> dict[in
     by_contact: dict[int, set[int]] = defaultdict(set)
     rows = {}
     for slot, other, decision in reviews:
-        a, b = sorted((slot.contact.pk, other.contact.pk))
+        a, b = sorted((slot.pk, other.pk))
         if a == b:
             continue
         rows.setdefault(
@@ -608,7 +699,7 @@ def _write_reviews(org, reviews: list[tuple[_Slot, _Slot, Decision]]) -> dict[in
                 "reasons": list(decision.reasons),
             },
         )
-        by_contact[slot.contact.pk].add(other.contact.pk)
+        by_contact[slot.pk].add(other.pk)
     # A pair already in the queue (or already decided) stays as it is.
     insert_rows(MergeCandidate, list(rows.values()), ignore_conflicts=True)
     return by_contact

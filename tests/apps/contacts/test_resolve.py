@@ -214,3 +214,74 @@ def test_a_common_name_reads_only_the_newest_namesakes(team_a):
     for found in index.values():
         assert set(found) <= set(ids) | {newcomer.contact.pk}
         assert found == sorted(found, reverse=True)  # the newest first
+
+
+def _namesake_pair(org):
+    """An existing John Smith, and a record that matches him by name, campaign and time only."""
+    existing = contact_resolve(
+        org=org,
+        observation=person(
+            email="john.smith@gmail.com", first="John", last="Smith", utm_campaign="spring"
+        ),
+    ).contact
+    record = person(
+        "close", phone="+13125550199", first="John", last="Smith", utm_campaign="spring"
+    )
+    return existing, record
+
+
+def test_a_namesake_that_matches_is_locked_and_extended(team_a):
+    existing, record = _namesake_pair(team_a.org)
+    result = contact_resolve(org=team_a.org, observation=record)
+    assert result.contact.pk == existing.pk and result.decision == "matched"
+    assert existing.identifiers.filter(kind="phone", value="+13125550199").exists()
+
+
+def test_a_namesake_merged_away_before_it_is_locked_is_not_matched(team_a, monkeypatch):
+    """Namesakes are read without a lock; one merged by someone else in the meantime is
+    never extended (its row is re-read under the lock when it matches)."""
+    from apps.contacts import services
+
+    existing, record = _namesake_pair(team_a.org)
+    winner = contact_resolve(
+        org=team_a.org, observation=person(email="someone.else@gmail.com", first="Ann", last="Lee")
+    ).contact
+    load = services._load_slots
+
+    def load_then_merge_elsewhere(*args):
+        slots = load(*args)
+        Contact.objects.filter(pk=existing.pk).update(merged_into=winner)
+        return slots
+
+    monkeypatch.setattr(services, "_load_slots", load_then_merge_elsewhere)
+    result = contact_resolve(org=team_a.org, observation=record)
+    assert result.contact.pk not in (existing.pk, winner.pk)
+    assert result.created
+    assert not existing.identifiers.filter(kind="phone", value="+13125550199").exists()
+
+
+def test_a_batch_larger_than_a_chunk_resolves_like_one_at_a_time(team_a, team_b, monkeypatch):
+    """Big batches are resolved a chunk at a time (memory stays bounded); a later chunk finds
+    the people an earlier one created, exactly as single resolves would."""
+    from apps.contacts import services
+
+    observations = [
+        person(email="mia.ray@brightside.co", first="Mia", last="Ray"),
+        person(email="leo.park@brightside.co", phone="+14155550143"),
+        person("calendly", email="MIA.RAY@BRIGHTSIDE.CO", phone="+14155550142", days=1),
+        person(email="olga.petrova@brightside.co", first="Olga", last="Petrova", days=1),
+        person("close", phone="415-555-0142", ids=[("close_lead", "lead_9")], days=2),
+        person("close", phone="(415) 555-0143", days=2),
+        person("close", ids=[("close_lead", "lead_9")], first="Mia", last="Ray", days=3),
+    ]
+    monkeypatch.setattr(services, "RESOLVE_CHUNK", 2)
+    chunked = [
+        r.contact.pk for r in contact_resolve_many(org=team_a.org, observations=observations)
+    ]
+    single = [contact_resolve(org=team_b.org, observation=o).contact.pk for o in observations]
+
+    def partition(pks):
+        return sorted(sorted(i for i, pk in enumerate(pks) if pk == p) for p in set(pks))
+
+    assert partition(chunked) == partition(single) == [[0, 2, 4, 6], [1, 5], [3]]
+    assert live_contacts(team_a.org).count() == 3
