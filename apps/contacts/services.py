@@ -249,7 +249,7 @@ def _profile_of(contact: Contact, identifiers: Iterable[tuple[str, str]]) -> Pro
 
 # A profile is a pure function of these values, so a cache keyed by them can never be stale;
 # a backfill meets the same popular namesakes page after page.
-@lru_cache(maxsize=20_000)
+@lru_cache(maxsize=8_000)
 def _profile(first_name, last_name, company, campaign, first_seen_at, identifiers) -> Profile:
     emails, phones, provider = [], [], []
     for kind, value in identifiers:
@@ -306,7 +306,7 @@ _Face = namedtuple(
 )
 # Records resolved per pass: the candidates a pass loads grow with it (a common name brings up
 # to NAME_CANDIDATE_CAP namesakes per record), and memory must not grow with the page.
-RESOLVE_CHUNK = 200
+RESOLVE_CHUNK = 400
 
 
 def contact_resolve(
