@@ -36,31 +36,22 @@ def _row_values(obj, names):
 def test_bulk_insert_stores_what_bulk_create_stores(team_a):
     contact = ContactFactory(org=team_a.org)
     at = datetime(2026, 3, 1, 9, 30, tzinfo=UTC)
-    ours = [
-        SourceRecord(
-            org=team_a.org,
-            provider="typeform",
-            object_type="form_response",
-            external_id=f"ours-{i}",
-            payload={**TRICKY, "i": i},
-            contact=contact if i % 2 else None,
-            occurred_at=at if i % 2 else None,
-        )
-        for i in range(3)
-    ]
-    django = [
-        SourceRecord(
-            org=team_a.org,
-            provider="typeform",
-            object_type="form_response",
-            external_id=f"django-{i}",
-            payload={**TRICKY, "i": i},
-            contact=contact if i % 2 else None,
-            occurred_at=at if i % 2 else None,
-        )
-        for i in range(3)
-    ]
 
+    def records(prefix):
+        return [
+            SourceRecord(
+                org=team_a.org,
+                provider="typeform",
+                object_type="form_response",
+                external_id=f"{prefix}-{i}",
+                payload={**TRICKY, "i": i},
+                contact=contact if i % 2 else None,
+                occurred_at=at if i % 2 else None,
+            )
+            for i in range(3)
+        ]
+
+    ours, django = records("ours"), records("django")
     bulk_insert(ours)
     SourceRecord.objects.bulk_create(django)
 
