@@ -365,10 +365,9 @@ def _resolve_chunk(
         # single largest cost of a backfill.
         unplaced = [k for k in keys if not any(owners.get(p) for p in _lookup_pairs(k))]
         name_index = _name_candidates(org, unplaced, shared)
-        candidate_ids = {cid for ids in owners.values() for cid in ids} | {
-            cid for ids in name_index.values() for cid in ids
-        }
-        slots = _load_slots(org, {cid for ids in owners.values() for cid in ids}, candidate_ids)
+        owner_ids = {cid for ids in owners.values() for cid in ids}
+        candidate_ids = owner_ids | {cid for ids in name_index.values() for cid in ids}
+        slots = _load_slots(org, owner_ids, candidate_ids)
         # In-batch index: blocking key -> slots created or extended earlier in this batch.
         batch_index: dict[str, list[_Slot]] = defaultdict(list)
         order = sorted(range(len(records)), key=lambda i: (observations[i].observed_at, i))
