@@ -44,7 +44,7 @@ from attribution.identity.match import (
     blocking_keys,
     decide,
     profile_extend,
-    profile_from_records,
+    profile_of_known,
     record_keys,
 )
 from attribution.identity.normalize import normalize_email, normalize_phone
@@ -256,28 +256,19 @@ def _profile(first_name, last_name, company, campaign, first_seen_at, identifier
         if kind == IdentifierKind.EMAIL:
             emails.append(value)
         elif kind == IdentifierKind.PHONE:
-            phones.append(value)
+            phones.append(value)  # stored only as normalize_phone's E.164
         elif kind in PERSON_ID_KINDS:
             provider.append((kind, value))
-    base = {
-        "record_id": "profile",  # not part of a Profile
-        "company": company or None,
-        "utm_campaign": campaign or None,
-        "created_at": first_seen_at,
-    }
-    records = [
-        PersonRecord(
-            **base,
-            email=emails[0] if emails else None,
-            phone=phones[0] if phones else None,
-            first_name=first_name or None,
-            last_name=last_name or None,
-            provider_ids=tuple(provider),
-        )
-    ]
-    records += [PersonRecord(**base, email=e) for e in emails[1:]]
-    records += [PersonRecord(**base, phone=p) for p in phones[1:]]
-    return profile_from_records(records)
+    return profile_of_known(
+        first_name=first_name,
+        last_name=last_name,
+        company=company,
+        campaign=campaign,
+        seen_at=first_seen_at,
+        emails=emails,
+        phones=phones,
+        provider_ids=provider,
+    )
 
 
 # --- resolve ------------------------------------------------------------------------------

@@ -45,6 +45,7 @@ __all__ = [
     "profile_extend",
     "profile_from_records",
     "profile_merge",
+    "profile_of_known",
     "record_keys",
 ]
 
@@ -283,6 +284,54 @@ def profile_from_records(records: Iterable[PersonRecord | RecordKeys]) -> Profil
         keys = record if isinstance(record, RecordKeys) else record_keys(record)
         profile = profile_extend(profile, keys)
     return profile
+
+
+def profile_of_known(
+    *,
+    first_name: str | None,
+    last_name: str | None,
+    company: str | None,
+    campaign: str | None,
+    seen_at: datetime | None,
+    emails: Iterable[str],
+    phones: Iterable[str],
+    provider_ids: Iterable[tuple[str, str]],
+) -> Profile:
+    """The profile of a person already stored: names and attributes as on the contact, every
+    email normalized, every phone in E.164.
+
+    The same Profile as ``profile_from_records`` of one record per email and phone (each with
+    the company, campaign and date; the names and provider ids on the first), built in one step:
+    a backfill builds one for every namesake it weighs, and phones stored in E.164 need no
+    second trip through phonenumbers.
+    """
+    emails, phones = list(emails), list(phones)
+    personal: list[EmailNorm] = []
+    domains: set[str] = set()
+    for value in emails:
+        email = normalize_email(value)
+        if email is None:
+            continue
+        if not email.is_junk and email.domain not in FREE_EMAIL_DOMAINS:
+            domains.add(email.domain)
+        if not (email.is_role or email.is_junk):
+            personal.append(email)
+    name = normalize_name(first=first_name or None, last=last_name or None)
+    company_key = _company_key(company)
+    records = 1 + max(len(emails) - 1, 0) + max(len(phones) - 1, 0)
+    return Profile(
+        emails=frozenset(e.value for e in personal),
+        canonical_emails=frozenset(e.canonical for e in personal),
+        phones=frozenset(phones),
+        provider_ids=frozenset(provider_ids),
+        names=frozenset()
+        if name.is_empty
+        else frozenset({(name.first, name.first_key, name.last)}),
+        companies=frozenset({company_key}) if company_key else frozenset(),
+        email_domains=frozenset(domains),
+        campaigns=frozenset({fold(campaign)}) if campaign else frozenset(),
+        timestamps=(seen_at,) * min(records, _MAX_PROFILE_TIMESTAMPS) if seen_at else (),
+    )
 
 
 def profile_merge(a: Profile, b: Profile) -> Profile:

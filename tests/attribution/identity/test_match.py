@@ -14,6 +14,7 @@ from attribution.identity.match import (
     blocking_keys,
     decide,
     profile_from_records,
+    profile_of_known,
     record_keys,
 )
 
@@ -231,3 +232,48 @@ def test_blocking_keys_put_name_variants_in_one_block() -> None:
 def test_blocking_keys_leave_out_shared_values() -> None:
     keys = record_keys(person(email="jane@acme.io", phone="+14155550132"))
     assert "p:+14155550132" not in blocking_keys(keys, shared=frozenset({"+14155550132"}))
+
+
+EMAILS = ["jane@acme.io", "info@acme.io", "j.doe+x@gmail.com", "test@example.com", "bob@globex.com"]
+PHONES = ["+14155550132", "+442079460958", "+33142685300"]
+
+
+@given(
+    st.sampled_from(["Jane", "Bob", "", "Dr. José", "Mary Ann"]),
+    st.sampled_from(["Doe", "", "Garcia Marquez"]),
+    st.sampled_from(["", "Acme Inc", "N/A"]),
+    st.sampled_from(["", "Webinar_Mar"]),
+    st.one_of(st.none(), st.just(T0)),
+    st.lists(st.sampled_from(EMAILS), unique=True, max_size=3),
+    st.lists(st.sampled_from(PHONES), unique=True, max_size=3),
+    st.lists(
+        st.sampled_from([("close_lead", "lead_1"), ("calendly_invitee", "inv_9")]), unique=True
+    ),
+)
+def test_a_stored_persons_profile_is_the_profile_of_their_records(
+    first, last, company, campaign, seen_at, emails, phones, provider_ids
+) -> None:
+    # As the resolver stored them: one record per email and phone, the name on the first.
+    base = {"company": company or None, "utm_campaign": campaign or None, "created_at": seen_at}
+    records = [
+        person(
+            **base,
+            email=emails[0] if emails else None,
+            phone=phones[0] if phones else None,
+            first_name=first or None,
+            last_name=last or None,
+            provider_ids=tuple(provider_ids),
+        )
+    ]
+    records += [person(**base, email=e) for e in emails[1:]]
+    records += [person(**base, phone=p) for p in phones[1:]]
+    assert profile_of_known(
+        first_name=first,
+        last_name=last,
+        company=company,
+        campaign=campaign,
+        seen_at=seen_at,
+        emails=emails,
+        phones=phones,
+        provider_ids=provider_ids,
+    ) == profile_from_records(records)
