@@ -108,7 +108,8 @@ def _normalize_email_text(raw: str) -> EmailNorm | None:
     ):
         return None
     value = f"{local}@{domain}"
-    base_local = local.split("+", 1)[0] or local
+    # "a.+tag" must not leave "a." behind: the canonical form is an address too.
+    base_local = local.split("+", 1)[0].strip(".") or local
     canonical_domain = domain
     if domain in _GMAIL_DOMAINS:
         canonical_domain = "gmail.com"
@@ -360,7 +361,12 @@ def _clean_tokens(text: str, *, strip_titles: bool) -> list[str]:
     for raw_token in text.replace(",", " ").split():
         if "@" in raw_token:  # an email typed into a name field is not a name
             continue
-        token = "".join(ch for ch in raw_token if ch.isalpha() or ch in "-'’.")
+        # Most tokens are letters only; the character walk is for the rest.
+        token = (
+            raw_token
+            if raw_token.isalpha()
+            else "".join(ch for ch in raw_token if ch.isalpha() or ch in "-'’.")
+        )
         token = token.strip("-'’.")
         if not token:
             continue

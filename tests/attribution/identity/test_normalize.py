@@ -235,3 +235,10 @@ def test_it_keys_nicknames_to_the_formal_first_name(nickname: str, formal: str) 
 
 def test_an_email_typed_into_a_name_field_is_not_a_name() -> None:
     assert normalize_name(full="jane@acme.io").is_empty
+
+
+def test_a_plus_tag_after_a_dot_leaves_a_valid_canonical_address() -> None:
+    email = normalize_email("0.+@0.AA")
+    assert email is not None
+    assert email.canonical == "0@0.aa"
+    assert normalize_email(email.canonical) is not None
