@@ -60,6 +60,7 @@ PERSON_ID_KINDS = frozenset(
         IdentifierKind.WHOP_USER,
     }
 )
+_PROFILE_KINDS = PERSON_ID_KINDS | {IdentifierKind.EMAIL, IdentifierKind.PHONE}
 # How many namesakes one name key may bring in as candidates; beyond that a name says too little.
 NAME_CANDIDATE_CAP = 40
 
@@ -507,8 +508,9 @@ def _load_slots(org: Organization, owner_ids: set[int], contact_ids: set[int]) -
     if not contact_ids:
         return {}
     identifiers: dict[int, list[tuple[str, str]]] = defaultdict(list)
+    # Only the kinds a profile reads: canonical emails and event ids are half the rows.
     for contact_id, kind, value in Identifier.objects.filter(
-        contact_id__any=contact_ids
+        contact_id__any=contact_ids, kind__any=sorted(_PROFILE_KINDS)
     ).values_list("contact_id", "kind", "value"):
         identifiers[contact_id].append((kind, value))
     live = Contact.objects.for_org(org).filter(merged_into__isnull=True)
