@@ -1,4 +1,5 @@
 from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
 from django.http import HttpResponseRedirect
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
@@ -14,11 +15,31 @@ from apps.contacts.models import (
     SourceRecord,
     Touchpoint,
 )
-from apps.orgs.admin_base import OrgScopedAdmin, OrgScopedInlineMixin
+from apps.orgs.admin_base import OrgScopedAdmin, OrgScopedAdminForm, OrgScopedInlineMixin
+
+
+class IdentifierForm(OrgScopedAdminForm):
+    """A value typed here is stored as the resolver writes it: lookups and matching compare
+    normalized values, so "(415) 555-0132" must become "+14155550132" or be refused."""
+
+    def clean(self):
+        cleaned = super().clean()
+        kind, value = cleaned.get("kind"), cleaned.get("value")
+        if kind and value is not None:
+            contact = cleaned.get("contact") or getattr(self.instance, "contact", None)
+            org = getattr(contact, "org", None)
+            try:
+                cleaned["value"] = services.identifier_value_clean(
+                    kind=kind, value=value, region=getattr(org, "default_region", "") or "US"
+                )
+            except ValidationError as error:
+                self.add_error("value", error)
+        return cleaned
 
 
 class IdentifierInline(OrgScopedInlineMixin, admin.TabularInline):
     model = Identifier
+    form = IdentifierForm
     extra = 0
     fields = ["kind", "value", "raw", "is_primary", "shared", "source"]
     readonly_fields = ["raw"]
@@ -113,6 +134,7 @@ class ContactAdmin(OrgScopedAdmin):
 
 @admin.register(Identifier)
 class IdentifierAdmin(OrgScopedAdmin):
+    form = IdentifierForm
     list_display = ["kind", "value", "contact", "is_primary", "shared", "source"]
     list_filter = ["kind", "shared", "source"]
     search_fields = ["value", "raw"]

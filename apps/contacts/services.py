@@ -17,6 +17,7 @@ from datetime import datetime
 from decimal import Decimal
 from functools import lru_cache
 
+from django.core.exceptions import ValidationError
 from django.db import connection, models, transaction
 from django.db.models import Count, Q
 from django.utils import timezone
@@ -1029,6 +1030,32 @@ def merge_candidate_reject(*, candidate: MergeCandidate, actor: User | None) -> 
         audit_log_write(
             org=candidate.org, actor=actor, action="merge_candidate.reject", target=candidate
         )
+
+
+def identifier_value_clean(*, kind: str, value: str, region: str = "US") -> str:
+    """An identifier value typed by hand, in the form the resolver stores and looks up.
+
+    Raises ValidationError when it is not one: a phone that is not a valid number belongs under
+    "phone_raw", which is kept but never matched on.
+    """
+    value = (value or "").strip()
+    if kind in (IdentifierKind.EMAIL, IdentifierKind.EMAIL_CANONICAL):
+        email = normalize_email(value)
+        if email is None:
+            raise ValidationError("Not an email address.", code="invalid_email")
+        return email.value if kind == IdentifierKind.EMAIL else email.canonical
+    if kind == IdentifierKind.PHONE:
+        phone = normalize_phone(value, default_region=region)
+        if phone is None or phone.e164 is None:
+            raise ValidationError(
+                "Not a valid phone number. Give it with its country code (+1 415 ...), or "
+                "store it as an invalid phone, which is kept but never matched on.",
+                code="invalid_phone",
+            )
+        return phone.e164
+    if not value:
+        raise ValidationError("A value is required.", code="required")
+    return value
 
 
 def identifier_counts(*, org: Organization, kind: str, value: str) -> int:
