@@ -386,6 +386,10 @@ def test_calendly_paces_under_500_a_minute():
     assert 60 * CalendlyClient(SECRET).rate_per_second < 500
 
 
+def test_close_paces_under_its_20_a_second_example_limit():
+    assert 19 <= CloseClient(SECRET).rate_per_second < 20
+
+
 @responses.activate
 def test_calendly_holds_off_when_the_budget_is_announced_spent(fake_time):
     url = "https://api.calendly.com/users/me"
