@@ -262,11 +262,7 @@ def profile_extend(profile: Profile | None, keys: RecordKeys) -> Profile:
         ),
         phones=profile.phones | {e164} if e164 else profile.phones,
         provider_ids=profile.provider_ids | keys.provider_ids,
-        names=(
-            profile.names | {(name.first, name.first_key, name.last)}
-            if not name.is_empty
-            else profile.names
-        ),
+        names=(profile.names | {_name_entry(name)} if not name.is_empty else profile.names),
         companies=profile.companies | {keys.company} if keys.company else profile.companies,
         email_domains=(
             profile.email_domains | {domain}
@@ -276,6 +272,11 @@ def profile_extend(profile: Profile | None, keys: RecordKeys) -> Profile:
         campaigns=profile.campaigns | {keys.campaign} if keys.campaign else profile.campaigns,
         timestamps=timestamps,
     )
+
+
+def _name_entry(name: NameNorm) -> tuple[str, str, str]:
+    # How a name sits in Profile.names: what _best_name_match compares.
+    return (name.first, name.first_key, name.last)
 
 
 def profile_from_records(records: Iterable[PersonRecord | RecordKeys]) -> Profile:
@@ -324,9 +325,7 @@ def profile_of_known(
         canonical_emails=frozenset(e.canonical for e in personal),
         phones=frozenset(phones),
         provider_ids=frozenset(provider_ids),
-        names=frozenset()
-        if name.is_empty
-        else frozenset({(name.first, name.first_key, name.last)}),
+        names=frozenset() if name.is_empty else frozenset({_name_entry(name)}),
         companies=frozenset({company_key}) if company_key else frozenset(),
         email_domains=frozenset(domains),
         campaigns=frozenset({fold(campaign)}) if campaign else frozenset(),
