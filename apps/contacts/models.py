@@ -1,6 +1,7 @@
 from django.db import models
 from django.db.models import F, Q
 
+from apps.orgs.fields import HttpsURLField
 from apps.orgs.tenancy import OrgOwnedModel
 
 
@@ -186,7 +187,7 @@ class Touchpoint(OrgOwnedModel):
     utm_campaign = models.CharField(max_length=200, blank=True)
     utm_content = models.CharField(max_length=200, blank=True)
     utm_term = models.CharField(max_length=200, blank=True)
-    landing_url = models.URLField(max_length=1000, blank=True)
+    landing_url = HttpsURLField(max_length=1000, blank=True)
 
     class Meta:
         ordering = ["occurred_at"]

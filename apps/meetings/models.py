@@ -3,6 +3,7 @@ from django.db import models
 from django.db.models import Q
 
 from apps.contacts.models import Contact, Provider
+from apps.orgs.fields import HttpsURLField
 from apps.orgs.tenancy import OrgOwnedModel
 
 
@@ -15,7 +16,7 @@ class CallType(models.TextChoices):
 class CallTypeRule(OrgOwnedModel):
     """Maps a Calendly event type (by uri, or by a name pattern) to a call type."""
 
-    event_type_uri = models.URLField(max_length=500, blank=True)
+    event_type_uri = HttpsURLField(max_length=500, blank=True)
     name_pattern = models.CharField(
         max_length=200, blank=True, help_text="Case-insensitive text the event name contains."
     )
@@ -54,8 +55,8 @@ class Meeting(OrgOwnedModel):
     )
     provider = models.CharField(max_length=16, choices=Provider.choices, default=Provider.CALENDLY)
     external_id = models.CharField(max_length=255, help_text="Calendly invitee uri.")
-    event_uri = models.URLField(max_length=500, blank=True)
-    event_type_uri = models.URLField(max_length=500, blank=True)
+    event_uri = HttpsURLField(max_length=500, blank=True)
+    event_type_uri = HttpsURLField(max_length=500, blank=True)
     event_name = models.CharField(max_length=255, blank=True)
     call_type = models.CharField(max_length=16, choices=CallType.choices, default=CallType.OTHER)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.SCHEDULED)
