@@ -46,7 +46,7 @@ migrations-check: install
 
 test: install chromium lint migrations-check
 	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) \
-		$(BIN)/python -m pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
+		$(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
 
 worker: install
 	$(BIN)/celery -A config worker --loglevel=info

@@ -1,8 +1,13 @@
 """The base fixture set (STYLE.md 13): org A with one person per role, and an outsider in org B."""
 
+import fcntl
+import tempfile
+import time
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
+from django.db import connection
 from hypothesis import HealthCheck, settings
 
 from apps.orgs.models import Organization, Role, TeamMember, User
@@ -89,16 +94,21 @@ def login(client):
 
 @pytest.fixture
 def connections_released():
-    """For tests that open dozens of connections at once: afterwards, wait until PostgreSQL
-    has really ended those sessions. A closed connection's server process exits a moment
-    later, and the next such test (or the other xdist worker) could otherwise meet
-    "too many clients" (max_connections is 100 on the test machines)."""
-    import time
+    """For tests that open dozens of connections at once: one such test at a time across every
+    xdist worker, and afterwards wait until PostgreSQL has really ended those sessions (a
+    closed connection's server process exits a moment later). Two of them side by side meet
+    "too many clients": max_connections is 100 on the test machines.
 
-    from django.db import connection
+    A file lock, not ``--dist loadgroup``: pytest-xdist 3.8 marks a group by rewriting
+    ``item._nodeid``, which pytest 9 no longer reads, so the group mark is silently ignored.
+    """
+    with open(Path(tempfile.gettempdir()) / "attribution-tests-many-connections.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes, even on a crash
+        yield
+        _wait_for_sessions_to_end()
 
-    yield
 
+def _wait_for_sessions_to_end() -> None:
     def others() -> int:
         with connection.cursor() as cursor:
             cursor.execute(

@@ -11,8 +11,7 @@ from tests.apps.contacts.helpers import person
 
 
 @pytest.mark.django_db(transaction=True)
-# Fifty connections: never beside the other fifty-connection tests (`--dist loadgroup`).
-@pytest.mark.xdist_group("fifty-connections")
+# Fifty connections: never beside the other fifty-connection tests (see the fixture).
 @pytest.mark.usefixtures("connections_released")
 def test_fifty_parallel_resolves_of_one_new_person_make_one_contact(team_a):
     barrier = threading.Barrier(50)

@@ -26,8 +26,7 @@ from tests.factories import OrganizationFactory
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
-    # Fifty connections per test: one such test at a time (`--dist loadgroup`).
-    pytest.mark.xdist_group("fifty-connections"),
+    # Fifty connections per test: one such test at a time, across workers (see the fixture).
     pytest.mark.usefixtures("connections_released"),
 ]
 
