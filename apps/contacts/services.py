@@ -44,6 +44,7 @@ from attribution.identity.match import (
     RecordKeys,
     blocking_keys,
     decide,
+    may_match_by_name,
     profile_extend,
     profile_of_known,
     record_keys,
@@ -291,6 +292,7 @@ class _Slot:
     fields: ContactFields | None = None
     new_values: list[tuple[str, str, str]] = field(default_factory=list)
     name_keys: set[str] = field(default_factory=set)
+    weighed: bool = True  # False: a namesake no record can match, its profile names only
 
 
 # A namesake's columns that its matching profile reads (the names _profile_of uses).
@@ -357,10 +359,22 @@ def _resolve_chunk(
         # email or phone decides by itself, and loading every "John Smith" for it is the
         # single largest cost of a backfill.
         unplaced = [k for k in keys if not any(owners.get(p) for p in _lookup_pairs(k))]
-        name_index = _name_candidates(org, unplaced, shared)
+        name_index, faces = _name_candidates(org, unplaced, shared)
         owner_ids = {cid for ids in owners.values() for cid in ids}
-        candidate_ids = owner_ids | {cid for ids in name_index.values() for cid in ids}
-        slots = _load_slots(org, owner_ids, candidate_ids)
+        blocks = [blocking_keys(k, shared=shared) for k in keys]
+        namesakes = {
+            cid: _profile_of(face, ()) for cid, face in faces.items() if cid not in owner_ids
+        }
+        # A namesake's emails and phones are read only when a record's corroborated name could
+        # match it; for the rest decide() is NO_MATCH whatever they hold (may_match_by_name).
+        weighed = {
+            cid
+            for i, k in enumerate(keys)
+            for key in blocks[i]
+            for cid in name_index.get(key, ())
+            if cid in namesakes and may_match_by_name(k, namesakes[cid])
+        }
+        slots = _load_slots(org, owner_ids, faces, namesakes, weighed)
         # In-batch index: blocking key -> slots created or extended earlier in this batch.
         batch_index: dict[str, list[_Slot]] = defaultdict(list)
         order = sorted(range(len(records)), key=lambda i: (observations[i].observed_at, i))
@@ -368,7 +382,7 @@ def _resolve_chunk(
         used: dict[int, _Slot] = {}
         reviews: list[tuple[_Slot, _Slot, Decision]] = []
         for i in order:
-            block = blocking_keys(keys[i], shared=shared)
+            block = blocks[i]
             candidates: dict[int, _Slot] = {}
             for pair in _lookup_pairs(keys[i]):
                 for cid in owners.get(pair, ()):
@@ -376,7 +390,8 @@ def _resolve_chunk(
                         candidates[id(slots[cid])] = slots[cid]
             for key in block:
                 for cid in name_index.get(key, ()):
-                    if cid in slots:
+                    # An unweighed namesake was ruled out for every record of the chunk.
+                    if cid in slots and slots[cid].weighed:
                         candidates[id(slots[cid])] = slots[cid]
                 for slot in batch_index.get(key, ()):
                     candidates[id(slot)] = slot
@@ -471,18 +486,24 @@ def _identifiers_holding(org: Organization, pairs: Iterable[tuple[str, str]]) ->
     ]
 
 
-def _name_candidates(org, keys: Sequence[RecordKeys], shared) -> dict[str, list[int]]:
+def _name_candidates(
+    org, keys: Sequence[RecordKeys], shared
+) -> tuple[dict[str, list[int]], dict[int, _Face]]:
+    """Name key -> namesake ids (newest first, at most NAME_CANDIDATE_CAP), and each namesake's
+    columns: one read, the profile a name decision needs comes with the ids."""
     wanted = {k for ks in keys for k in blocking_keys(ks, shared=shared) if k.startswith("n:")}
     index: dict[str, list[int]] = defaultdict(list)
+    faces: dict[int, _Face] = {}
     if not wanted:
-        return index
+        return index, faces
     if connection.vendor == "postgresql":
         # The newest CAP contacts per key, read off the (org, key, contact) index: a common
         # surname must not make every resolve read every namesake the org ever had.
         # Only table names from the models are interpolated; every value is a parameter.
         sql = (
-            "SELECT k.key, n.contact_id FROM unnest(%s::text[]) AS k(key) CROSS JOIN LATERAL ("  # noqa: S608
-            f"SELECT nk.contact_id FROM {ContactNameKey._meta.db_table} nk "
+            "SELECT k.key, n.* FROM unnest(%s::text[]) AS k(key) CROSS JOIN LATERAL ("  # noqa: S608
+            "SELECT nk.contact_id, c.first_name, c.last_name, c.company, c.original_campaign, "
+            f"c.first_seen_at FROM {ContactNameKey._meta.db_table} nk "
             f"JOIN {Contact._meta.db_table} c ON c.id = nk.contact_id "
             "WHERE nk.org_id = %s AND nk.key = k.key AND c.merged_into_id IS NULL "
             "ORDER BY nk.contact_id DESC LIMIT %s) AS n"
@@ -495,25 +516,32 @@ def _name_candidates(org, keys: Sequence[RecordKeys], shared) -> dict[str, list[
             ContactNameKey.objects.for_org(org)
             .filter(key__in=wanted, contact__merged_into__isnull=True)
             .order_by("key", "-contact_id")
-            .values_list("key", "contact_id")
+            .values_list("key", *(f"contact__{name}" for name in _Face._fields))
         )
-    for key, contact_id in rows:
+    for key, *face in rows:
         if len(index[key]) < NAME_CANDIDATE_CAP:
-            index[key].append(contact_id)
-    return index
+            index[key].append(face[0])
+            faces[face[0]] = _Face(*face)
+    return index, faces
 
 
-def _load_slots(org: Organization, owner_ids: set[int], contact_ids: set[int]) -> dict[int, _Slot]:
+def _load_slots(
+    org: Organization,
+    owner_ids: set[int],
+    faces: dict[int, _Face],
+    namesakes: dict[int, Profile],
+    weighed: set[int],
+) -> dict[int, _Slot]:
     """Slots for every candidate: identifier owners as locked rows (they usually match),
-    namesakes as the few columns their profile needs (they rarely do)."""
-    if not contact_ids:
-        return {}
+    namesakes as the few columns their profile needs (they rarely do), with their identifiers
+    only when some record of the chunk could match them."""
     identifiers: dict[int, list[tuple[str, str]]] = defaultdict(list)
-    # Only the kinds a profile reads: canonical emails and event ids are half the rows.
-    for contact_id, kind, value in Identifier.objects.filter(
-        contact_id__any=contact_ids, kind__any=sorted(_PROFILE_KINDS)
-    ).values_list("contact_id", "kind", "value"):
-        identifiers[contact_id].append((kind, value))
+    if owner_ids or weighed:
+        # Only the kinds a profile reads: canonical emails and event ids are half the rows.
+        for contact_id, kind, value in Identifier.objects.filter(
+            contact_id__any=owner_ids | weighed, kind__any=sorted(_PROFILE_KINDS)
+        ).values_list("contact_id", "kind", "value"):
+            identifiers[contact_id].append((kind, value))
     live = Contact.objects.for_org(org).filter(merged_into__isnull=True)
     slots = (
         {
@@ -523,12 +551,10 @@ def _load_slots(org: Organization, owner_ids: set[int], contact_ids: set[int]) -
         if owner_ids
         else {}
     )
-    namesakes = live.filter(pk__any=contact_ids - owner_ids).values_list(*_Face._fields)
-    for row in namesakes:
-        face = _Face(*row)
-        slots[face.pk] = _Slot(
-            pk=face.pk, contact=None, profile=_profile_of(face, identifiers[face.pk])
-        )
+    for pk, profile in namesakes.items():
+        if pk in weighed:
+            profile = _profile_of(faces[pk], identifiers[pk])
+        slots[pk] = _Slot(pk=pk, contact=None, profile=profile, weighed=pk in weighed)
     return slots
 
 

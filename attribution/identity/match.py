@@ -40,6 +40,7 @@ __all__ = [
     "RecordKeys",
     "blocking_keys",
     "decide",
+    "may_match_by_name",
     "name_signature",
     "parse_timestamp",
     "profile_extend",
@@ -440,6 +441,28 @@ def decide(
     if name.score >= _STRONG_NAME and (strong or len(weak) >= 2):
         return Decision(Outcome.MATCH, 0.85, (reason,))
     return Decision(Outcome.REVIEW, 0.5, (reason,))
+
+
+def may_match_by_name(
+    record_keys: RecordKeys, profile: Profile, *, window_hours: float = DEFAULT_WINDOW_HOURS
+) -> bool:
+    """Whether ``decide`` could say anything but NO_MATCH for a namesake known only by ``profile``
+    (names, company, campaign, dates: no emails, phones or provider ids yet).
+
+    A namesake holding one of the record's own emails, mailboxes, phones or provider ids is found
+    by that value, not by its name; for any other, only a corroborated name can count, and the
+    one corroboration that needs its identifiers is a shared work domain. False means NO_MATCH
+    whatever identifiers it turns out to hold, so a backfill never has to read them.
+    """
+    keys = record_keys
+    email = keys.email
+    work_domain = email is not None and not email.is_junk and email.domain not in FREE_EMAIL_DOMAINS
+    if not work_domain:
+        strong, weak = _corroboration(keys, profile, window_hours=window_hours)
+        if not strong and not weak:
+            return False
+    name = _best_name_match(keys.name, profile.names)
+    return name is not None and name.score >= _WEAK_NAME
 
 
 def _review_different_emails(

@@ -209,11 +209,12 @@ def test_a_common_name_reads_only_the_newest_namesakes(team_a):
     assert newcomer.contact.pk not in ids
 
     keys = record_keys(_person_record("x", person(first="John", last="Smith"), "US"))
-    index = _name_candidates(org, [keys], frozenset())
+    index, faces = _name_candidates(org, [keys], frozenset())
     assert index and all(len(found) <= NAME_CANDIDATE_CAP for found in index.values())
     for found in index.values():
         assert set(found) <= set(ids) | {newcomer.contact.pk}
         assert found == sorted(found, reverse=True)  # the newest first
+    assert {(f.first_name, f.last_name) for f in faces.values()} == {("John", "Smith")}
 
 
 def _namesake_pair(org):
@@ -258,6 +259,58 @@ def test_a_namesake_merged_away_before_it_is_locked_is_not_matched(team_a, monke
     assert result.contact.pk not in (existing.pk, winner.pk)
     assert result.created
     assert not existing.identifiers.filter(kind="phone", value="+13125550199").exists()
+
+
+def _spy_on_namesakes(monkeypatch):
+    from apps.contacts import services
+
+    seen = {}
+    load = services._load_slots
+
+    def spy(org, owner_ids, faces, namesakes, weighed):
+        seen.update(namesakes=set(namesakes), weighed=set(weighed))
+        return load(org, owner_ids, faces, namesakes, weighed)
+
+    monkeypatch.setattr(services, "_load_slots", spy)
+    return seen
+
+
+def test_a_namesake_sharing_only_the_work_domain_is_weighed_with_its_emails(team_a, monkeypatch):
+    """Whether a namesake at the record's work domain corroborates can't be told from its name:
+    its emails are read, and the different address sends the pair to review."""
+    existing = contact_resolve(
+        org=team_a.org,
+        observation=person(email="jane.doe@acme.io", first="Jane", last="Doe"),
+    ).contact
+    seen = _spy_on_namesakes(monkeypatch)
+    result = contact_resolve(
+        org=team_a.org,
+        observation=person("close", email="jdoe@acme.io", first="Jane", last="Doe", days=40),
+    )
+    assert seen["weighed"] == {existing.pk}
+    assert result.created and result.review_with == (existing.pk,)
+    pair = MergeCandidate.objects.for_org(team_a.org).get()
+    assert "same email domain acme.io" in " ".join(pair.reasons)
+
+
+def test_a_namesake_no_record_could_match_is_weighed_without_its_identifiers(team_a, monkeypatch):
+    """A backfill meets dozens of namesakes per record; one with nothing corroborating its
+    name is ruled out from its name, date and campaign, and its identifiers are never read."""
+    existing = contact_resolve(
+        org=team_a.org,
+        observation=person(
+            email="john.smith@gmail.com", first="John", last="Smith", utm_campaign="spring"
+        ),
+    ).contact
+    seen = _spy_on_namesakes(monkeypatch)
+    result = contact_resolve(
+        org=team_a.org,
+        observation=person(
+            email="jsmith77@gmail.com", first="John", last="Smith", utm_campaign="fall", days=40
+        ),
+    )
+    assert seen == {"namesakes": {existing.pk}, "weighed": set()}
+    assert result.created and result.review_with == ()
 
 
 def test_a_batch_larger_than_a_chunk_resolves_like_one_at_a_time(team_a, team_b, monkeypatch):

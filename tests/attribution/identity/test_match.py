@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from attribution.identity.match import (
@@ -13,6 +13,7 @@ from attribution.identity.match import (
     Profile,
     blocking_keys,
     decide,
+    may_match_by_name,
     profile_from_records,
     profile_of_known,
     record_keys,
@@ -277,3 +278,73 @@ def test_a_stored_persons_profile_is_the_profile_of_their_records(
         phones=phones,
         provider_ids=provider_ids,
     ) == profile_from_records(records)
+
+
+FIRST_NAMES = ["Jane", "Jean", "Bob", "Doe"]
+LAST_NAMES = ["Doe", "Dow", "Dough", "Jane"]
+RECORD_EMAILS = [None, "jane@acme.io", "jane.doe+x@gmail.com", "info@globex.com", "a@a.com"]
+STORED_EMAILS = [*EMAILS, "janed@gmail.com", "jane.doe@acme.io", "jane@globex.com"]
+
+
+@given(
+    record=st.fixed_dictionaries(
+        {
+            "first_name": st.sampled_from(FIRST_NAMES),
+            "last_name": st.sampled_from(LAST_NAMES),
+            "company": st.sampled_from([None, "Acme Inc", "Globex"]),
+            "utm_campaign": st.sampled_from([None, "webinar_mar", "spring"]),
+            "created_at": st.sampled_from([None, T0, T0 + timedelta(days=30)]),
+            "email": st.sampled_from(RECORD_EMAILS),
+            "phone": st.sampled_from([None, *PHONES]),
+            "provider_ids": st.sampled_from([(), (("close_lead", "lead_1"),)]),
+        }
+    ),
+    first=st.sampled_from(FIRST_NAMES),
+    last=st.sampled_from(LAST_NAMES),
+    company=st.sampled_from(["", "Acme Inc", "Globex LLC"]),
+    campaign=st.sampled_from(["", "Webinar_Mar", "fall"]),
+    seen_at=st.sampled_from([None, T0, T0 + timedelta(hours=50), T0 + timedelta(days=9)]),
+    emails=st.lists(st.sampled_from(STORED_EMAILS), unique=True, max_size=3),
+    phones=st.lists(st.sampled_from(PHONES), unique=True, max_size=2),
+    provider_ids=st.lists(
+        st.sampled_from([("close_lead", "lead_1"), ("close_lead", "lead_2")]), unique=True
+    ),
+    shared=st.sets(st.sampled_from(["jane@acme.io", "+14155550132", "close_lead:lead_1"])),
+)
+@settings(max_examples=600)
+def test_a_namesake_ruled_out_by_name_is_no_match_whatever_its_identifiers(
+    record, first, last, company, campaign, seen_at, emails, phones, provider_ids, shared
+) -> None:
+    keys = record_keys(person(**record))
+    # A stored contact holding one of the record's own values is found by that value, never
+    # as a namesake: only the others are what the resolver skips reading.
+    own = {keys.e164, *keys.provider_ids}
+    if keys.email is not None:
+        own |= {keys.email.value, keys.email.canonical}
+    emails = [e for e in emails if not {e, record_keys(person(email=e)).email.canonical} & own]
+    phones = [p for p in phones if p not in own]
+    provider_ids = [i for i in provider_ids if i not in own]
+    face = {
+        "first_name": first,
+        "last_name": last,
+        "company": company,
+        "campaign": campaign,
+        "seen_at": seen_at,
+    }
+    namesake = profile_of_known(**face, emails=emails, phones=phones, provider_ids=provider_ids)
+    if not may_match_by_name(keys, profile_of_known(**face, emails=(), phones=(), provider_ids=())):
+        assert decide(keys, namesake, shared=frozenset(shared)).outcome is Outcome.NO_MATCH
+
+
+def test_a_namesake_at_the_records_work_domain_may_match_before_its_emails_are_read() -> None:
+    keys = record_keys(person(email="jane@acme.io", first_name="Jane", last_name="Doe"))
+    face = profile_of_known(
+        first_name="Jane", last_name="Doe", company="", campaign="", seen_at=None,
+        emails=(), phones=(), provider_ids=(),
+    )  # fmt: skip
+    assert may_match_by_name(keys, face)
+    with_emails = profile_of_known(
+        first_name="Jane", last_name="Doe", company="", campaign="", seen_at=None,
+        emails=["j.doe@acme.io"], phones=(), provider_ids=(),
+    )  # fmt: skip
+    assert decide(keys, with_emails).outcome is not Outcome.NO_MATCH
