@@ -167,6 +167,16 @@ class OrgScopedAdmin(admin.ModelAdmin):
             field.widget = forms.HiddenInput()
         return form
 
+    def save_formset(self, request, form, formset, change):
+        # An inline has no org field to pick: a row added there belongs to its page's org.
+        parent = form.instance
+        org_id = parent.pk if isinstance(parent, Organization) else getattr(parent, "org_id", None)
+        for sub in formset.forms:
+            row = sub.instance
+            if org_id and _org_path(type(row)) == "org" and row.org_id is None:
+                row.org_id = org_id
+        super().save_formset(request, form, formset, change)
+
     def get_list_filter(self, request):
         filters = list(super().get_list_filter(request))
         if request.user.is_superuser and _org_path(self.model) == "org":
