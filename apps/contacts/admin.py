@@ -30,7 +30,10 @@ class IdentifierForm(OrgScopedAdminForm):
             org = getattr(contact, "org", None)
             try:
                 cleaned["value"] = services.identifier_value_clean(
-                    kind=kind, value=value, region=getattr(org, "default_region", "") or "US"
+                    kind=kind,
+                    value=value,
+                    region=getattr(org, "default_region", "") or "US",
+                    typed=not self.instance.pk or bool({"kind", "value"} & set(self.changed_data)),
                 )
             except ValidationError as error:
                 self.add_error("value", error)
@@ -131,6 +134,10 @@ class ContactAdmin(OrgScopedAdmin):
         queryset, _ = super().get_search_results(request, queryset, search_term)
         return queryset.distinct(), False
 
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        services.identifier_mailboxes_sync(contact=form.instance)
+
 
 @admin.register(Identifier)
 class IdentifierAdmin(OrgScopedAdmin):
@@ -140,6 +147,10 @@ class IdentifierAdmin(OrgScopedAdmin):
     search_fields = ["value", "raw"]
     list_select_related = ["contact"]
     raw_id_fields = ["contact"]
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        services.identifier_mailboxes_sync(contact=obj.contact)
 
 
 @admin.register(BlockedIdentifier)

@@ -1058,13 +1058,19 @@ def merge_candidate_reject(*, candidate: MergeCandidate, actor: User | None) -> 
         )
 
 
-def identifier_value_clean(*, kind: str, value: str, region: str = "US") -> str:
+def identifier_value_clean(*, kind: str, value: str, region: str = "US", typed: bool = True) -> str:
     """An identifier value typed by hand, in the form the resolver stores and looks up.
 
     Raises ValidationError when it is not one: a phone that is not a valid number belongs under
-    "phone_raw", which is kept but never matched on.
+    "phone_raw", which is kept but never matched on; a mailbox (``typed``: a new value, not one
+    kept as it was) follows the contact's emails and is never typed by itself.
     """
     value = (value or "").strip()
+    if kind == IdentifierKind.EMAIL_CANONICAL and typed:
+        raise ValidationError(
+            "A mailbox follows the contact's emails: add or correct the email instead.",
+            code="derived_mailbox",
+        )
     if kind in (IdentifierKind.EMAIL, IdentifierKind.EMAIL_CANONICAL):
         email = normalize_email(value)
         if email is None:
@@ -1082,6 +1088,51 @@ def identifier_value_clean(*, kind: str, value: str, region: str = "US") -> str:
     if not value:
         raise ValidationError("A value is required.", code="required")
     return value
+
+
+def identifier_mailboxes_sync(*, contact: Contact) -> int:
+    """Keeps a contact's canonical-mailbox rows in step with its emails, as the resolver and
+    merges keep them: one per email, none left over from an email edited or deleted in admin.
+
+    The resolver finds a person by that row; and it skips reading a namesake's emails on the
+    promise that every email of theirs is also held as a mailbox. Returns the rows added. A
+    mailbox another contact holds becomes shared on both.
+    """
+    org = contact.org
+    emails = contact.identifiers.filter(kind=IdentifierKind.EMAIL).values_list("value", "raw")
+    wanted: dict[str, str] = {}
+    for value, raw in emails:
+        email = normalize_email(value)
+        if email is not None:
+            wanted.setdefault(email.canonical, raw or value)
+    with transaction.atomic():
+        contact.identifiers.filter(kind=IdentifierKind.EMAIL_CANONICAL).exclude(
+            value__in=list(wanted)
+        ).delete()
+        if not wanted:
+            return 0
+        pairs = {(IdentifierKind.EMAIL_CANONICAL, canonical) for canonical in wanted}
+        _lock_identifiers(org, pairs)
+        held = defaultdict(set)
+        for pk, contact_id, _, value, _, _ in _identifiers_holding(org, pairs):
+            held[value].add((pk, contact_id))
+        rows = [
+            {
+                "org_id": org.pk,
+                "contact_id": contact.pk,
+                "kind": IdentifierKind.EMAIL_CANONICAL,
+                "value": canonical,
+                "raw": raw[:320],
+                "shared": bool(held[canonical]),
+            }
+            for canonical, raw in wanted.items()
+            if not any(contact_id == contact.pk for _, contact_id in held[canonical])
+        ]
+        others = [pk for row in rows for pk, _ in held[row["value"]]]
+        if others:
+            Identifier.objects.filter(pk__in=others).update(shared=True)
+        insert_rows(Identifier, rows)
+    return len(rows)
 
 
 def identifier_counts(*, org: Organization, kind: str, value: str) -> int:
