@@ -274,6 +274,20 @@ def _profile(first_name, last_name, company, campaign, first_seen_at, identifier
     )
 
 
+def _face_profile(face: _Face) -> Profile:
+    # Its names, company, campaign and date: all a namesake is weighed by until it may match.
+    return profile_of_known(
+        first_name=face.first_name,
+        last_name=face.last_name,
+        company=face.company,
+        campaign=face.original_campaign,
+        seen_at=face.first_seen_at,
+        emails=(),
+        phones=(),
+        provider_ids=(),
+    )
+
+
 # --- resolve ------------------------------------------------------------------------------
 
 
@@ -363,7 +377,7 @@ def _resolve_chunk(
         owner_ids = {cid for ids in owners.values() for cid in ids}
         blocks = [blocking_keys(k, shared=shared) for k in keys]
         namesakes = {
-            cid: _profile_of(face, ()) for cid, face in faces.items() if cid not in owner_ids
+            cid: _face_profile(face) for cid, face in faces.items() if cid not in owner_ids
         }
         # A namesake's emails and phones are read only when a record's corroborated name could
         # match it; for the rest decide() is NO_MATCH whatever they hold (may_match_by_name).

@@ -318,20 +318,37 @@ def profile_of_known(
             domains.add(email.domain)
         if not (email.is_role or email.is_junk):
             personal.append(email)
-    name = normalize_name(first=first_name or None, last=last_name or None)
-    company_key = _company_key(company)
     records = 1 + max(len(emails) - 1, 0) + max(len(phones) - 1, 0)
     return Profile(
         emails=frozenset(e.value for e in personal),
         canonical_emails=frozenset(e.canonical for e in personal),
         phones=frozenset(phones),
         provider_ids=frozenset(provider_ids),
-        names=frozenset() if name.is_empty else frozenset({_name_entry(name)}),
-        companies=frozenset({company_key}) if company_key else frozenset(),
+        names=_known_names(first_name or "", last_name or ""),
+        companies=_known_company(company or ""),
         email_domains=frozenset(domains),
-        campaigns=frozenset({fold(campaign)}) if campaign else frozenset(),
+        campaigns=_known_campaign(campaign or ""),
         timestamps=(seen_at,) * min(records, _MAX_PROFILE_TIMESTAMPS) if seen_at else (),
     )
+
+
+# A backfill builds a profile for each of a million namesake sightings, of a few thousand
+# distinct names, companies and campaigns: each is normalized once.
+@lru_cache(maxsize=16_384)
+def _known_names(first_name: str, last_name: str) -> frozenset[tuple[str, str, str]]:
+    name = normalize_name(first=first_name or None, last=last_name or None)
+    return frozenset() if name.is_empty else frozenset({_name_entry(name)})
+
+
+@lru_cache(maxsize=4_096)
+def _known_company(company: str) -> frozenset[str]:
+    key = _company_key(company)
+    return frozenset({key}) if key else frozenset()
+
+
+@lru_cache(maxsize=4_096)
+def _known_campaign(campaign: str) -> frozenset[str]:
+    return frozenset({fold(campaign)}) if campaign else frozenset()
 
 
 def profile_merge(a: Profile, b: Profile) -> Profile:
