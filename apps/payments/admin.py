@@ -1,9 +1,10 @@
 import uuid
 
 from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
 
 from apps.contacts.models import Provider
-from apps.orgs.admin_base import OrgScopedAdmin, OrgScopedInlineMixin
+from apps.orgs.admin_base import OrgScopedAdmin, OrgScopedAdminForm, OrgScopedInlineMixin
 from apps.payments.models import (
     CommissionRule,
     CreditBasis,
@@ -14,11 +15,36 @@ from apps.payments.models import (
     Refund,
 )
 from apps.payments.selectors import UNASSIGNED
-from apps.payments.services import payment_assign, payment_record_manual, payment_unassign
+from apps.payments.services import (
+    payment_assign,
+    payment_record_manual,
+    payment_unassign,
+    refund_delete_manual,
+    refund_manual_clean,
+    refund_save_manual,
+)
+
+
+class RefundForm(OrgScopedAdminForm):
+    def clean(self):
+        cleaned = super().clean()
+        payment = self.instance.payment if self.instance.payment_id else None
+        if payment is not None and self.has_changed() and not self.errors:
+            try:
+                refund_manual_clean(
+                    payment=payment,
+                    amount=cleaned.get("amount"),
+                    currency=cleaned.get("currency") or "",
+                    refund=self.instance,
+                )
+            except ValidationError as error:
+                self.add_error(None, error)
+        return cleaned
 
 
 class RefundInline(OrgScopedInlineMixin, admin.TabularInline):
     model = Refund
+    form = RefundForm
     extra = 0
     fields = ["amount", "currency", "refunded_at", "provider", "external_id", "reason"]
 
@@ -103,6 +129,17 @@ class PaymentAdmin(OrgScopedAdmin):
         if any(name in form.changed_data for name in self._CREDIT_FIELDS):
             payment_assign(payment=obj, actor=request.user, **chosen)
             obj.refresh_from_db()
+
+    def save_formset(self, request, form, formset, change):
+        if formset.model is not Refund:
+            return super().save_formset(request, form, formset, change)
+        # Refunds typed here go through the same services as the payment's other money.
+        refunds = formset.save(commit=False)
+        for refund in formset.deleted_objects:
+            refund_delete_manual(refund=refund, actor=request.user)
+        for refund in refunds:
+            refund_save_manual(refund=refund, actor=request.user)
+        return None
 
     @admin.action(description="Hand back to automatic credit (deal, else last attended call)")
     def recredit_automatically(self, request, queryset):

@@ -9,12 +9,14 @@ the backstop. Rows are written with ``save()`` so the KPI rollup signals see eve
 from __future__ import annotations
 
 import hashlib
+import uuid
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.db.models import Max, Sum
 from django.utils import timezone
@@ -400,6 +402,72 @@ def refund_upsert(
     if refund.payment_id is not None:
         _sync_balance_refund(refund.payment)
     return refund, CREATED if created else UPDATED
+
+
+# --- refunds entered by hand -------------------------------------------------------------------
+
+
+def refund_manual_clean(
+    *, payment: Payment, amount: Decimal, currency: str, refund: Refund | None = None
+) -> None:
+    """Raises ValidationError unless a hand-entered refund can stand on ``payment``: in its
+    currency (KPIs and payouts net only that), and no more than what is left to refund."""
+    errors = {}
+    if currency and currency.upper() != payment.currency:
+        errors["currency"] = f"A refund of this payment is in {payment.currency}."
+    # The balance row stands for refunds not itemised yet: the one typed here may be one.
+    others = payment.refunds.filter(currency=payment.currency).exclude(
+        external_id=_balance_external_id(payment)
+    )
+    if refund is not None and refund.pk:
+        others = others.exclude(pk=refund.pk)
+    left = payment.amount - (others.aggregate(total=Sum("amount"))["total"] or ZERO)
+    if amount is not None and amount > left:
+        errors["amount"] = f"Only {left} {payment.currency} of this payment is left to refund."
+    if errors:
+        raise ValidationError(errors)
+
+
+@transaction.atomic
+def refund_save_manual(*, refund: Refund, actor: User | None = None) -> Refund:
+    """A refund typed in the admin: saved on its payment, the provider's reported total kept
+    net of it, and audited."""
+    payment = Payment.objects.select_for_update().get(pk=refund.payment_id)
+    created = refund.pk is None
+    refund.org_id = payment.org_id
+    refund.currency = (refund.currency or payment.currency).upper()
+    refund.provider = refund.provider or Provider.MANUAL
+    if created and not refund.external_id:
+        refund.external_id = f"admin:{uuid.uuid4().hex}"
+    refund.payment_external_id = payment.external_id
+    refund.save()
+    _sync_balance_refund(payment)
+    audit_log_write(
+        org=payment.org,
+        actor=actor,
+        action="refund.create" if created else "refund.update",
+        target=refund,
+        payment=payment.pk,
+        amount=str(refund.amount),
+        currency=refund.currency,
+    )
+    return refund
+
+
+@transaction.atomic
+def refund_delete_manual(*, refund: Refund, actor: User | None = None) -> None:
+    payment = Payment.objects.select_for_update().get(pk=refund.payment_id)
+    audit_log_write(
+        org=payment.org,
+        actor=actor,
+        action="refund.delete",
+        target=refund,
+        payment=payment.pk,
+        amount=str(refund.amount),
+        currency=refund.currency,
+    )
+    refund.delete()
+    _sync_balance_refund(payment)
 
 
 # --- cash entered by hand ----------------------------------------------------------------------
