@@ -1,11 +1,14 @@
+import json
+
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
-from django.http import HttpResponseRedirect
+from django.http import HttpResponse, HttpResponseRedirect
+from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
-from apps.contacts import services
+from apps.contacts import privacy, services
 from apps.contacts.models import (
     BlockedIdentifier,
     Contact,
@@ -83,9 +86,43 @@ def merge_selected(modeladmin, request, queryset):
     modeladmin.message_user(request, f"Merged {len(merges)} contact(s) into {merges[0].winner}.")
 
 
+@admin.action(description="Export the selected people's data (GDPR, JSON)")
+def export_selected(modeladmin, request, queryset):
+    exports = [
+        privacy.contact_export(org=contact.org, contact=contact, actor=request.user)
+        for contact in queryset.select_related("org")
+    ]
+    response = HttpResponse(
+        json.dumps(exports, indent=2, ensure_ascii=False), content_type="application/json"
+    )
+    response["Content-Disposition"] = 'attachment; filename="personal-data-export.json"'
+    return response
+
+
+@admin.action(description="Erase the selected people's data (GDPR)")
+def erase_selected(modeladmin, request, queryset):
+    contacts = list(queryset.select_related("org"))
+    if request.POST.get("confirm") != "yes":
+        # Irreversible: a page that names who is erased and what stays, then a second click.
+        context = {
+            **modeladmin.admin_site.each_context(request),
+            "title": "Erase personal data",
+            "contacts": contacts,
+            "action": "erase_selected",
+            "opts": modeladmin.model._meta,
+            "selected": [c.pk for c in contacts],
+            "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+        }
+        return TemplateResponse(request, "admin/contacts/erase_confirmation.html", context)
+    for contact in contacts:
+        privacy.contact_erase(org=contact.org, contact=contact, actor=request.user)
+    modeladmin.message_user(request, f"Erased the personal data of {len(contacts)} person(s).")
+    return None
+
+
 @admin.register(Contact)
 class ContactAdmin(OrgScopedAdmin):
-    actions = [merge_selected]
+    actions = [merge_selected, export_selected, erase_selected]
     list_display = [
         "display_name",
         "primary_email",

@@ -992,6 +992,8 @@ def contact_unmerge(*, org: Organization, merge: ContactMerge, actor: User | Non
         )
         if later or merge.winner.merged_into_id:
             raise IdentityError("Undo the later merges of this contact first.")
+        if merge.winner.erased_at or merge.loser.erased_at:
+            raise IdentityError("This person's data was erased: the merge cannot be undone.")
         winner = Contact.objects.select_for_update().get(pk=merge.winner_id)
         loser = Contact.objects.select_for_update().get(pk=merge.loser_id)
         moved = merge.moved
