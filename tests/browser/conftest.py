@@ -3,6 +3,7 @@
 import os
 
 import pytest
+from django.db import connections
 from django.test import Client
 from playwright.sync_api import sync_playwright
 
@@ -33,6 +34,10 @@ def browser():
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         yield browser
         browser.close()
+        # The ORM calls made while Playwright's loop ran opened a connection of their own, which
+        # the test's teardown does not see: left open, it kept the test database from being
+        # dropped at the end of the run ("being accessed by other users").
+        connections.close_all()
 
 
 @pytest.fixture
