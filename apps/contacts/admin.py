@@ -174,6 +174,7 @@ class ContactAdmin(OrgScopedAdmin):
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)
         services.identifier_mailboxes_sync(contact=form.instance)
+        services.contact_name_keys_sync(contact=form.instance)
 
 
 @admin.register(Identifier)

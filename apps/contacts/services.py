@@ -1106,6 +1106,24 @@ def identifier_value_clean(*, kind: str, value: str, region: str = "US", typed: 
     return value
 
 
+def contact_name_keys_sync(*, contact: Contact) -> int:
+    """Files a contact under its current name's blocking keys, as the resolver does for every
+    name a record brings: a name typed in the admin must find its namesakes too. Keys of the
+    names it had stay (records under them were this person). Returns the keys added."""
+    name = record_keys(
+        PersonRecord(record_id="admin", first_name=contact.first_name, last_name=contact.last_name)
+    )
+    keys = [k for k in blocking_keys(name) if k.startswith("n:")]
+    have = set(contact.name_keys.values_list("key", flat=True))
+    rows = [
+        {"org_id": contact.org_id, "contact_id": contact.pk, "key": k}
+        for k in keys
+        if k not in have
+    ]
+    insert_rows(ContactNameKey, rows, ignore_conflicts=True)
+    return len(rows)
+
+
 def identifier_mailboxes_sync(*, contact: Contact) -> int:
     """Keeps a contact's canonical-mailbox rows in step with its emails, as the resolver and
     merges keep them: one per email, none left over from an email edited or deleted in admin.

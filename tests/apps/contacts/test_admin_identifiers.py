@@ -3,7 +3,7 @@
 import pytest
 from django.urls import reverse
 
-from apps.contacts.models import Identifier
+from apps.contacts.models import Contact, Identifier
 from apps.contacts.services import contact_resolve
 from tests.apps.contacts.helpers import person
 
@@ -220,3 +220,22 @@ def test_a_row_added_in_an_inline_belongs_to_the_pages_org(client, team_a, phone
     )
     assert client.post(url, data).status_code == 302
     assert Identifier.objects.get(kind="close_lead", value="lead_abc").org == team_a.org
+
+
+def test_a_name_corrected_in_admin_finds_its_namesakes(client, team_a, phone):
+    """Ann married: the admin corrects her surname, and her next form, from a new address but
+    in the same campaign and week, reaches her by name."""
+    contact = phone.contact
+    Contact.objects.filter(pk=contact.pk).update(original_campaign="spring")
+    client.force_login(team_a.owner)
+    url = reverse("admin:contacts_contact_change", args=[contact.pk])
+    data = _change_form_data(client.get(url))
+    data.update(last_name="Okafor", first_seen_at_0="2026-03-01", first_seen_at_1="12:00:00")
+    assert client.post(url, data).status_code == 302
+    again = contact_resolve(
+        org=team_a.org,
+        observation=person(
+            email="ann.okafor@gmail.com", first="Ann", last="Okafor", utm_campaign="spring", days=1
+        ),
+    )
+    assert contact.pk in (again.contact.pk, *again.review_with)
