@@ -17,6 +17,9 @@ class Provider(models.TextChoices):
 class Contact(OrgOwnedModel):
     """One person, resolved across every source."""
 
+    # Every index of this table leads with org: a single-column copy would only slow inserts.
+    org = models.ForeignKey("orgs.Organization", on_delete=models.CASCADE, db_index=False)
+
     first_name = models.CharField(max_length=150, blank=True)
     last_name = models.CharField(max_length=150, blank=True)
     primary_email = models.EmailField(blank=True)
@@ -74,6 +77,9 @@ class IdentifierKind(models.TextChoices):
 class Identifier(OrgOwnedModel):
     """The alias table: every normalized email, phone and provider id a contact is known by."""
 
+    # Every index of this table leads with org: a single-column copy would only slow inserts.
+    org = models.ForeignKey("orgs.Organization", on_delete=models.CASCADE, db_index=False)
+
     contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="identifiers")
     kind = models.CharField(max_length=32, choices=IdentifierKind.choices)
     value = models.CharField(max_length=320)
@@ -108,7 +114,13 @@ class Identifier(OrgOwnedModel):
 class ContactNameKey(OrgOwnedModel):
     """Name blocking keys (phonetic surname + first initial): how namesakes are found cheaply."""
 
-    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="name_keys")
+    # Every index of this table leads with org: a single-column copy would only slow inserts.
+    org = models.ForeignKey("orgs.Organization", on_delete=models.CASCADE, db_index=False)
+
+    # contactnamekey_unique (contact, key) serves lookups by contact.
+    contact = models.ForeignKey(
+        Contact, on_delete=models.CASCADE, related_name="name_keys", db_index=False
+    )
     key = models.CharField(max_length=64)
 
     class Meta:
@@ -176,6 +188,8 @@ class TouchpointKind(models.TextChoices):
 
 
 class Touchpoint(OrgOwnedModel):
+    # Every index of this table leads with org: a single-column copy would only slow inserts.
+    org = models.ForeignKey("orgs.Organization", on_delete=models.CASCADE, db_index=False)
     contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="touchpoints")
     source_record = models.ForeignKey(
         SourceRecord, null=True, blank=True, on_delete=models.SET_NULL
