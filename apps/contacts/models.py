@@ -156,6 +156,9 @@ class BlockedIdentifier(OrgOwnedModel):
 class SourceRecord(OrgOwnedModel):
     """Provenance: the raw payload of every record any source told us about a person."""
 
+    # Every index of this table leads with org: a single-column copy would only slow inserts.
+    org = models.ForeignKey("orgs.Organization", on_delete=models.CASCADE, db_index=False)
+
     provider = models.CharField(max_length=16, choices=Provider.choices)
     object_type = models.CharField(max_length=48)
     external_id = models.CharField(max_length=255)

@@ -3,6 +3,8 @@
 import django.db.models.deletion
 from django.db import migrations, models
 
+from apps.orgs.migration_ops import drop_single_column_indexes
+
 
 class Migration(migrations.Migration):
     dependencies = [
@@ -10,11 +12,9 @@ class Migration(migrations.Migration):
         ("orgs", "0001_initial"),
     ]
 
-    # Only the indexes go: Django's AlterField would also drop and re-validate each foreign
-    # key, a long lock on a large table for no change.
     operations = [
-        migrations.SeparateDatabaseAndState(
-            state_operations=[
+        drop_single_column_indexes(
+            [
                 migrations.AlterField(
                     model_name="contact",
                     name="org",
@@ -62,26 +62,16 @@ class Migration(migrations.Migration):
                     ),
                 ),
             ],
-            database_operations=[
-                migrations.RunSQL(
-                    f'DROP INDEX IF EXISTS "{name}"',
-                    f'CREATE INDEX IF NOT EXISTS "{name}" ON "{table}" ("{column}")',
-                )
-                for name, table, column in (
-                    ("contacts_contact_org_id_01d86aa4", "contacts_contact", "org_id"),
-                    (
-                        "contacts_contactnamekey_contact_id_3803f09b",
-                        "contacts_contactnamekey",
-                        "contact_id",
-                    ),
-                    (
-                        "contacts_contactnamekey_org_id_69033e74",
-                        "contacts_contactnamekey",
-                        "org_id",
-                    ),
-                    ("contacts_identifier_org_id_bb2c6987", "contacts_identifier", "org_id"),
-                    ("contacts_touchpoint_org_id_bc8157c3", "contacts_touchpoint", "org_id"),
-                )
+            [
+                ("contacts_contact_org_id_01d86aa4", "contacts_contact", "org_id"),
+                (
+                    "contacts_contactnamekey_contact_id_3803f09b",
+                    "contacts_contactnamekey",
+                    "contact_id",
+                ),
+                ("contacts_contactnamekey_org_id_69033e74", "contacts_contactnamekey", "org_id"),
+                ("contacts_identifier_org_id_bb2c6987", "contacts_identifier", "org_id"),
+                ("contacts_touchpoint_org_id_bc8157c3", "contacts_touchpoint", "org_id"),
             ],
         )
     ]
