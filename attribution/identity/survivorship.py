@@ -149,6 +149,12 @@ def _survive_emails(fields: ContactFields, incoming: FieldObservation) -> Contac
         )
         if takes_primary and primary != email.value:
             primary, primary_source = email.value, incoming.source
+    if (
+        len(emails) == len(fields.emails)
+        and primary == fields.primary_email
+        and primary_source == fields.primary_email_source
+    ):
+        return fields  # nothing new (the list only grows): most records of a known person
     return replace(
         fields, emails=tuple(emails), primary_email=primary, primary_email_source=primary_source
     )
@@ -171,6 +177,12 @@ def _survive_phones(fields: ContactFields, incoming: FieldObservation) -> Contac
             phones.append(phone.e164)
         if primary is None or (incoming_is_crm and not _is_crm(primary_source)):
             primary, primary_source = phone.e164, incoming.source
+    if (
+        len(phones) == len(fields.phones)
+        and primary == fields.primary_phone
+        and primary_source == fields.primary_phone_source
+    ):
+        return fields
     return replace(
         fields, phones=tuple(phones), primary_phone=primary, primary_phone_source=primary_source
     )

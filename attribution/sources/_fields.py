@@ -67,6 +67,8 @@ def required_str(data: Mapping[str, Any], path: str, *, where: str) -> str:
 
 def text(value: object) -> str | None:
     """A trimmed string, or None for null/empty (providers send "" and null interchangeably)."""
+    if type(value) is str:  # nearly every call: skips the Mapping ABC check
+        return value.strip() or None
     if value is None:
         return None
     if isinstance(value, Mapping):
