@@ -274,9 +274,6 @@ def _profile(first_name, last_name, company, campaign, first_seen_at, identifier
     )
 
 
-# Keyed by the columns themselves, so never stale: a backfill reads the same namesakes chunk
-# after chunk (a name block's newest few change slowly), about 400 bytes an entry.
-@lru_cache(maxsize=16_384)
 def _face_profile(face: _Face) -> Profile:
     # Its names, company, campaign and date: all a namesake is weighed by until it may match.
     return profile_of_known(

@@ -307,7 +307,15 @@ def profile_of_known(
     a backfill builds one for every namesake it weighs, and phones stored in E.164 need no
     second trip through phonenumbers.
     """
-    emails, phones = list(emails), list(phones)
+    emails, phones, provider_ids = list(emails), list(phones), frozenset(provider_ids)
+    if not (emails or phones or provider_ids):
+        # A namesake weighed by name only: a backfill builds a million of these.
+        return Profile(
+            names=_known_names(first_name or "", last_name or ""),
+            companies=_known_company(company or ""),
+            campaigns=_known_campaign(campaign or ""),
+            timestamps=(seen_at,) if seen_at else (),
+        )
     personal: list[EmailNorm] = []
     domains: set[str] = set()
     for value in emails:
@@ -323,7 +331,7 @@ def profile_of_known(
         emails=frozenset(e.value for e in personal),
         canonical_emails=frozenset(e.canonical for e in personal),
         phones=frozenset(phones),
-        provider_ids=frozenset(provider_ids),
+        provider_ids=provider_ids,
         names=_known_names(first_name or "", last_name or ""),
         companies=_known_company(company or ""),
         email_domains=frozenset(domains),
