@@ -442,32 +442,28 @@ def refund_save_manual(*, refund: Refund, actor: User | None = None) -> Refund:
     refund.payment_external_id = payment.external_id
     refund.save()
     _sync_balance_refund(payment)
-    audit_log_write(
-        org=payment.org,
-        actor=actor,
-        action="refund.create" if created else "refund.update",
-        target=refund,
-        payment=payment.pk,
-        amount=str(refund.amount),
-        currency=refund.currency,
-    )
+    _audit_refund("refund.create" if created else "refund.update", refund, payment, actor)
     return refund
 
 
 @transaction.atomic
 def refund_delete_manual(*, refund: Refund, actor: User | None = None) -> None:
     payment = Payment.objects.select_for_update().get(pk=refund.payment_id)
+    _audit_refund("refund.delete", refund, payment, actor)
+    refund.delete()
+    _sync_balance_refund(payment)
+
+
+def _audit_refund(action: str, refund: Refund, payment: Payment, actor: User | None) -> None:
     audit_log_write(
         org=payment.org,
         actor=actor,
-        action="refund.delete",
+        action=action,
         target=refund,
         payment=payment.pk,
         amount=str(refund.amount),
         currency=refund.currency,
     )
-    refund.delete()
-    _sync_balance_refund(payment)
 
 
 # --- cash entered by hand ----------------------------------------------------------------------
