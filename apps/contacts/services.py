@@ -22,6 +22,7 @@ from django.db import connection, models, transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 
+from apps.contacts.lookups import identifier_rows_holding
 from apps.contacts.models import (
     BlockedIdentifier,
     Contact,
@@ -458,46 +459,10 @@ def _resolve_chunk(
 
 def _owners(org: Organization, pairs: set[tuple[str, str]]) -> dict[tuple[str, str], set[int]]:
     owners: dict[tuple[str, str], set[int]] = defaultdict(set)
-    for _, contact_id, kind, value, _, merged in _identifiers_holding(org, pairs):
+    for _, contact_id, kind, value, _, merged in identifier_rows_holding(org, pairs):
         if not merged:
             owners[(kind, value)].add(contact_id)
     return owners
-
-
-def _identifiers_holding(org: Organization, pairs: Iterable[tuple[str, str]]) -> list[tuple]:
-    """(pk, contact_id, kind, value, shared, contact merged) of the org's identifier rows
-    holding any of these (kind, value) pairs."""
-    pairs = sorted(set(pairs))
-    if not pairs:
-        return []
-    if connection.vendor == "postgresql":
-        # One index probe per pair, whatever the planner believes about the table: during a
-        # backfill its statistics lag far behind the rows, and a plain join (or an OR of IN
-        # lists) was planned as a scan of every identifier of the org, once per chunk. OFFSET 0
-        # keeps the lateral subquery from being flattened back into such a join.
-        sql = (
-            "SELECT i.id, i.contact_id, i.kind, i.value, i.shared, c.merged_into_id IS NOT NULL "  # noqa: S608
-            "FROM unnest(%s::text[], %s::text[]) AS p(kind, value) CROSS JOIN LATERAL ("
-            f"SELECT * FROM {Identifier._meta.db_table} x "
-            "WHERE x.org_id = %s AND x.kind = p.kind AND x.value = p.value OFFSET 0) AS i "
-            f"JOIN {Contact._meta.db_table} c ON c.id = i.contact_id"
-        )
-        with connection.cursor() as cursor:
-            cursor.execute(sql, [[k for k, _ in pairs], [v for _, v in pairs], org.pk])
-            return cursor.fetchall()
-    by_kind: dict[str, set[str]] = defaultdict(set)
-    for kind, value in pairs:
-        by_kind[kind].add(value)
-    condition = models.Q(pk__in=[])
-    for kind, values in by_kind.items():
-        condition |= models.Q(kind=kind, value__in=values)
-    rows = Identifier.objects.for_org(org).filter(condition)
-    return [
-        (*row[:5], row[5] is not None)
-        for row in rows.values_list(
-            "pk", "contact_id", "kind", "value", "shared", "contact__merged_into_id"
-        )
-    ]
 
 
 def _name_candidates(
@@ -620,7 +585,7 @@ def _write_slots(org: Organization, slots: list[_Slot]) -> None:
     wanted = {(k, v) for s in slots for k, v, _ in s.new_values}
     # (kind, value) -> [contact_id, shared, pk] of every row holding it, this batch's included.
     existing: dict[tuple[str, str], list[list]] = defaultdict(list)
-    for pk, contact_id, kind, value, shared, _ in _identifiers_holding(org, wanted):
+    for pk, contact_id, kind, value, shared, _ in identifier_rows_holding(org, wanted):
         existing[(kind, value)].append([contact_id, shared, pk])
     to_create, to_share = [], set()
     for slot in slots:
@@ -1148,7 +1113,7 @@ def identifier_mailboxes_sync(*, contact: Contact) -> int:
         pairs = {(IdentifierKind.EMAIL_CANONICAL, canonical) for canonical in wanted}
         _lock_identifiers(org, pairs)
         held = defaultdict(set)
-        for pk, contact_id, _, value, _, _ in _identifiers_holding(org, pairs):
+        for pk, contact_id, _, value, _, _ in identifier_rows_holding(org, pairs):
             held[value].add((pk, contact_id))
         rows = [
             {

@@ -24,9 +24,9 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import DataError, IntegrityError, connection, transaction
 
+from apps.contacts.lookups import contacts_holding
 from apps.contacts.models import (
     Contact,
-    Identifier,
     IdentifierKind,
     SourceRecord,
     Touchpoint,
@@ -534,23 +534,7 @@ def _ingest_close_people_many(
 
 def _contacts_by_close_ids(org: Organization, pairs: set[tuple[str, str]]) -> dict[tuple, Contact]:
     """(identifier kind, value) -> the live contact holding it, for many pairs in one query."""
-    found: dict[tuple, Contact] = {}
-    values = sorted({value for _, value in pairs if value})
-    if not values:
-        return found
-    identifiers = (
-        Identifier.objects.for_org(org)
-        .filter(
-            kind__in=sorted({kind for kind, _ in pairs}),
-            value__in=values,
-            contact__merged_into__isnull=True,
-        )
-        .select_related("contact")
-        .order_by("pk")
-    )
-    for identifier in identifiers:
-        found.setdefault((identifier.kind, identifier.value), identifier.contact)
-    return found
+    return contacts_holding(org=org, pairs={(kind, value) for kind, value in pairs if value})
 
 
 def _ingest_close_opportunities_many(
