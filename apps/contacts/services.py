@@ -13,7 +13,7 @@ import json
 from collections import defaultdict, namedtuple
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from functools import lru_cache
 
@@ -275,20 +275,6 @@ def _profile(first_name, last_name, company, campaign, first_seen_at, identifier
     )
 
 
-def _face_profile(face: _Face) -> Profile:
-    # Its names, company, campaign and date: all a namesake is weighed by until it may match.
-    return profile_of_known(
-        first_name=face.first_name,
-        last_name=face.last_name,
-        company=face.company,
-        campaign=face.original_campaign,
-        seen_at=face.first_seen_at,
-        emails=(),
-        phones=(),
-        provider_ids=(),
-    )
-
-
 # --- resolve ------------------------------------------------------------------------------
 
 
@@ -307,7 +293,6 @@ class _Slot:
     fields: ContactFields | None = None
     new_values: list[tuple[str, str, str]] = field(default_factory=list)
     name_keys: set[str] = field(default_factory=set)
-    weighed: bool = True  # False: a namesake no record can match, its profile names only
 
 
 # A namesake's columns that its matching profile reads (the names _profile_of uses).
@@ -317,6 +302,7 @@ _Face = namedtuple(
 # Records resolved per pass: the candidates a pass loads grow with it (a common name brings up
 # to NAME_CANDIDATE_CAP namesakes per record), and memory must not grow with the page.
 RESOLVE_CHUNK = 400
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def contact_resolve(
@@ -377,19 +363,26 @@ def _resolve_chunk(
         name_index, faces = _name_candidates(org, unplaced, shared)
         owner_ids = {cid for ids in owners.values() for cid in ids}
         blocks = [blocking_keys(k, shared=shared) for k in keys]
-        namesakes = {
-            cid: _face_profile(face) for cid, face in faces.items() if cid not in owner_ids
-        }
-        # A namesake's emails and phones are read only when a record's corroborated name could
-        # match it; for the rest decide() is NO_MATCH whatever they hold (may_match_by_name).
-        weighed = {
-            cid
-            for i, k in enumerate(keys)
-            for key in blocks[i]
-            for cid in name_index.get(key, ())
-            if cid in namesakes and may_match_by_name(k, namesakes[cid])
-        }
-        slots = _load_slots(org, owner_ids, faces, namesakes, weighed)
+        # A namesake is weighed (read with its emails and phones, given a slot) only when some
+        # record's corroborated name could match it; for the rest decide() is NO_MATCH whatever
+        # they hold, and they cost a name comparison each (may_match_by_name).
+        weighed = set()
+        for i, k in enumerate(keys):
+            for key in blocks[i]:
+                for cid in name_index.get(key, ()):
+                    if cid in owner_ids or cid in weighed:
+                        continue
+                    face = faces[cid]
+                    if may_match_by_name(
+                        k,
+                        first_name=face.first_name,
+                        last_name=face.last_name,
+                        company=face.company,
+                        campaign=face.original_campaign,
+                        seen_at=face.first_seen_at,
+                    ):
+                        weighed.add(cid)
+        slots = _load_slots(org, owner_ids, faces, weighed)
         # In-batch index: blocking key -> slots created or extended earlier in this batch.
         batch_index: dict[str, list[_Slot]] = defaultdict(list)
         order = sorted(range(len(records)), key=lambda i: (observations[i].observed_at, i))
@@ -405,8 +398,9 @@ def _resolve_chunk(
                         candidates[id(slots[cid])] = slots[cid]
             for key in block:
                 for cid in name_index.get(key, ()):
-                    # An unweighed namesake was ruled out for every record of the chunk.
-                    if cid in slots and slots[cid].weighed:
+                    # A namesake has a slot only if weighed: the others were ruled out for
+                    # every record of the chunk.
+                    if cid in slots:
                         candidates[id(slots[cid])] = slots[cid]
                 for slot in batch_index.get(key, ()):
                     candidates[id(slot)] = slot
@@ -479,24 +473,31 @@ def _name_candidates(
         # The newest CAP contacts per key, read off the (org, key, contact) index: a common
         # surname must not make every resolve read every namesake the org ever had.
         # Only table names from the models are interpolated; every value is a parameter.
+        # The date comes as whole microseconds since the epoch: a backfill reads a million of
+        # these, and psycopg decodes an integer in C where Django's timestamptz loader is Python.
         sql = (
             "SELECT k.key, n.* FROM unnest(%s::text[]) AS k(key) CROSS JOIN LATERAL ("  # noqa: S608
             "SELECT nk.contact_id, c.first_name, c.last_name, c.company, c.original_campaign, "
-            f"c.first_seen_at FROM {ContactNameKey._meta.db_table} nk "
+            "(EXTRACT(EPOCH FROM c.first_seen_at) * 1000000)::bigint "
+            f"FROM {ContactNameKey._meta.db_table} nk "
             f"JOIN {Contact._meta.db_table} c ON c.id = nk.contact_id "
             "WHERE nk.org_id = %s AND nk.key = k.key AND c.merged_into_id IS NULL "
             "ORDER BY nk.contact_id DESC LIMIT %s) AS n"
         )
         with connection.cursor() as cursor:
             cursor.execute(sql, [sorted(wanted), org.pk, NAME_CANDIDATE_CAP])
-            rows = cursor.fetchall()
-    else:
-        rows = (
-            ContactNameKey.objects.for_org(org)
-            .filter(key__in=wanted, contact__merged_into__isnull=True)
-            .order_by("key", "-contact_id")
-            .values_list("key", *(f"contact__{name}" for name in _Face._fields))
-        )
+            for key, pk, first, last, company, campaign, micros in cursor.fetchall():
+                if pk not in faces:
+                    seen_at = None if micros is None else _EPOCH + timedelta(microseconds=micros)
+                    faces[pk] = _Face(pk, first, last, company, campaign, seen_at)
+                index[key].append(pk)  # LIMIT keeps each key within the cap
+        return index, faces
+    rows = (
+        ContactNameKey.objects.for_org(org)
+        .filter(key__in=wanted, contact__merged_into__isnull=True)
+        .order_by("key", "-contact_id")
+        .values_list("key", *(f"contact__{name}" for name in _Face._fields))
+    )
     for key, *face in rows:
         if len(index[key]) < NAME_CANDIDATE_CAP:
             index[key].append(face[0])
@@ -508,12 +509,11 @@ def _load_slots(
     org: Organization,
     owner_ids: set[int],
     faces: dict[int, _Face],
-    namesakes: dict[int, Profile],
     weighed: set[int],
 ) -> dict[int, _Slot]:
-    """Slots for every candidate: identifier owners as locked rows (they usually match),
-    namesakes as the few columns their profile needs (they rarely do), with their identifiers
-    only when some record of the chunk could match them."""
+    """Slots for every candidate: identifier owners as locked rows (they usually match), and
+    the namesakes some record of the chunk could match as their columns and identifiers, not
+    yet locked (most still don't match)."""
     identifiers: dict[int, list[tuple[str, str]]] = defaultdict(list)
     if owner_ids or weighed:
         # Only the kinds a profile reads: canonical emails and event ids are half the rows.
@@ -530,10 +530,8 @@ def _load_slots(
         if owner_ids
         else {}
     )
-    for pk, profile in namesakes.items():
-        if pk in weighed:
-            profile = _profile_of(faces[pk], identifiers[pk])
-        slots[pk] = _Slot(pk=pk, contact=None, profile=profile, weighed=pk in weighed)
+    for pk in weighed:
+        slots[pk] = _Slot(pk=pk, contact=None, profile=_profile_of(faces[pk], identifiers[pk]))
     return slots
 
 

@@ -469,24 +469,42 @@ def decide(
 
 
 def may_match_by_name(
-    record_keys: RecordKeys, profile: Profile, *, window_hours: float = DEFAULT_WINDOW_HOURS
+    record_keys: RecordKeys,
+    *,
+    first_name: str | None,
+    last_name: str | None,
+    company: str | None,
+    campaign: str | None,
+    seen_at: datetime | None,
+    window_hours: float = DEFAULT_WINDOW_HOURS,
 ) -> bool:
-    """Whether ``decide`` could say anything but NO_MATCH for a namesake known only by ``profile``
-    (names, company, campaign, dates: no emails, phones or provider ids yet).
+    """Whether ``decide`` could say anything but NO_MATCH for a namesake known only by its names,
+    company, campaign and date (its emails, phones and provider ids not read yet).
 
     A namesake holding one of the record's own emails, mailboxes, phones or provider ids is found
     by that value, not by its name; for any other, only a corroborated name can count, and the
     one corroboration that needs its identifiers is a shared work domain. False means NO_MATCH
     whatever identifiers it turns out to hold, so a backfill never has to read them.
+
+    Nothing is built per namesake: its parts are compared through the caches that every
+    profile's names, company and campaign come from, cheap corroboration first (most namesakes
+    share neither campaign, company nor dates with the record).
     """
     keys = record_keys
     email = keys.email
-    work_domain = email is not None and not email.is_junk and email.domain not in FREE_EMAIL_DOMAINS
-    if not work_domain:
-        strong, weak = _corroboration(keys, profile, window_hours=window_hours)
+    if email is None or email.is_junk or email.domain in FREE_EMAIL_DOMAINS:
+        # No work domain a namesake's emails could share: something else must corroborate.
+        strong, weak = _corroborating(
+            keys,
+            email_domains=frozenset(),
+            companies=_known_company(company or ""),
+            campaigns=_known_campaign(campaign or ""),
+            timestamps=(seen_at,) if seen_at else (),
+            window_hours=window_hours,
+        )
         if not strong and not weak:
             return False
-    name = _best_name_match(keys.name, profile.names)
+    name = _best_name_match(keys.name, _known_names(first_name or "", last_name or ""))
     return name is not None and name.score >= _WEAK_NAME
 
 
@@ -503,6 +521,25 @@ def _review_different_emails(
 def _corroboration(
     keys: RecordKeys, profile: Profile, *, window_hours: float
 ) -> tuple[list[str], list[str]]:
+    return _corroborating(
+        keys,
+        email_domains=profile.email_domains,
+        companies=profile.companies,
+        campaigns=profile.campaigns,
+        timestamps=profile.timestamps,
+        window_hours=window_hours,
+    )
+
+
+def _corroborating(
+    keys: RecordKeys,
+    *,
+    email_domains: frozenset[str],
+    companies: frozenset[str],
+    campaigns: frozenset[str],
+    timestamps: tuple[datetime, ...],
+    window_hours: float,
+) -> tuple[list[str], list[str]]:
     strong: list[str] = []
     weak: list[str] = []
     email = keys.email
@@ -510,17 +547,17 @@ def _corroboration(
         email is not None
         and not email.is_junk
         and email.domain not in FREE_EMAIL_DOMAINS
-        and email.domain in profile.email_domains
+        and email.domain in email_domains
     ):
         strong.append(f"same email domain {email.domain}")
-    if keys.company and keys.company in profile.companies:
+    if keys.company and keys.company in companies:
         strong.append("same company")
-    if keys.campaign and keys.campaign in profile.campaigns:
+    if keys.campaign and keys.campaign in campaigns:
         weak.append("same campaign")
     created_at = keys.created_at
-    if created_at is not None and profile.timestamps:
+    if created_at is not None and timestamps:
         window = timedelta(hours=window_hours)
-        if any(abs(created_at - seen) <= window for seen in profile.timestamps):
+        if any(abs(created_at - seen) <= window for seen in timestamps):
             weak.append(f"seen within {window_hours:g}h")
     return strong, weak
 

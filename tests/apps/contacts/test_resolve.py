@@ -267,9 +267,9 @@ def _spy_on_namesakes(monkeypatch):
     seen = {}
     load = services._load_slots
 
-    def spy(org, owner_ids, faces, namesakes, weighed):
-        seen.update(namesakes=set(namesakes), weighed=set(weighed))
-        return load(org, owner_ids, faces, namesakes, weighed)
+    def spy(org, owner_ids, faces, weighed):
+        seen.update(namesakes=set(faces) - owner_ids, weighed=set(weighed))
+        return load(org, owner_ids, faces, weighed)
 
     monkeypatch.setattr(services, "_load_slots", spy)
     return seen

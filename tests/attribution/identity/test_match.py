@@ -332,19 +332,29 @@ def test_a_namesake_ruled_out_by_name_is_no_match_whatever_its_identifiers(
         "seen_at": seen_at,
     }
     namesake = profile_of_known(**face, emails=emails, phones=phones, provider_ids=provider_ids)
-    if not may_match_by_name(keys, profile_of_known(**face, emails=(), phones=(), provider_ids=())):
+    if not may_match_by_name(keys, **face):
         assert decide(keys, namesake, shared=frozenset(shared)).outcome is Outcome.NO_MATCH
 
 
 def test_a_namesake_at_the_records_work_domain_may_match_before_its_emails_are_read() -> None:
     keys = record_keys(person(email="jane@acme.io", first_name="Jane", last_name="Doe"))
-    face = profile_of_known(
-        first_name="Jane", last_name="Doe", company="", campaign="", seen_at=None,
-        emails=(), phones=(), provider_ids=(),
-    )  # fmt: skip
-    assert may_match_by_name(keys, face)
+    assert may_match_by_name(
+        keys, first_name="Jane", last_name="Doe", company="", campaign="", seen_at=None
+    )
     with_emails = profile_of_known(
         first_name="Jane", last_name="Doe", company="", campaign="", seen_at=None,
         emails=["j.doe@acme.io"], phones=(), provider_ids=(),
     )  # fmt: skip
     assert decide(keys, with_emails).outcome is not Outcome.NO_MATCH
+
+
+def test_a_namesake_whose_name_is_corroborated_may_match_and_one_with_another_name_may_not() -> (
+    None
+):
+    keys = record_keys(person(first_name="Jane", last_name="Doe", utm_campaign="fall"))
+    face = {"company": "", "campaign": "fall", "seen_at": None}
+    assert may_match_by_name(keys, first_name="Jane", last_name="Doe", **face)
+    assert not may_match_by_name(
+        keys, first_name="Jane", last_name="Doe", **{**face, "campaign": ""}
+    )
+    assert not may_match_by_name(keys, first_name="Mary", last_name="Doe", **face)
