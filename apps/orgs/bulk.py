@@ -14,13 +14,11 @@ on for ``INSERT ... RETURNING``), ``ignore_conflicts`` and ``update_conflicts``.
 
 from __future__ import annotations
 
-import datetime
 import decimal
-import json
-import uuid
 from collections.abc import Sequence
 from functools import cache
 
+import orjson
 from django.db import connections, models, router
 from django.utils import timezone
 
@@ -28,10 +26,9 @@ _PLAIN_PRE_SAVE = models.Field.pre_save
 
 
 def _encode(value):
-    # Only what model fields hold and json cannot write; text forms PostgreSQL reads back.
-    if isinstance(value, datetime.date | datetime.time):
-        return value.isoformat()
-    if isinstance(value, decimal.Decimal | uuid.UUID):
+    # Only what model fields hold and orjson cannot write (it writes dates, times and UUIDs as
+    # PostgreSQL reads them back).
+    if isinstance(value, decimal.Decimal):
         return str(value)
     raise TypeError(f"{type(value).__name__} cannot be bulk-inserted as JSON")
 
@@ -160,12 +157,10 @@ def _conflict_options(ignore_conflicts, unique_fields, update_fields) -> dict:
 def _insert(model, alias, rows, *, ignore_conflicts, unique_fields, update_fields):
     connection = connections[alias]
     fields, _, _, types = _plan(model, alias)
-    document = json.dumps(
-        [{f.column: row[f.attname] for f in fields} for row in rows],
-        default=_encode,
-        allow_nan=False,
-        separators=(",", ":"),
-    )
+    if any(f.column != f.attname for f in fields):
+        rows = [{f.column: row[f.attname] for f in fields} for row in rows]
+    # orjson: a backfill writes a million rows, and the json module was a tenth of its time.
+    document = orjson.dumps(rows, default=_encode, option=orjson.OPT_NON_STR_KEYS).decode()
     qn = connection.ops.quote_name
     columns = [qn(f.column) for f in fields]
     names = ", ".join(columns)

@@ -556,10 +556,17 @@ def _corroborating(
         weak.append("same campaign")
     created_at = keys.created_at
     if created_at is not None and timestamps:
-        window = timedelta(hours=window_hours)
-        if any(abs(created_at - seen) <= window for seen in timestamps):
-            weak.append(f"seen within {window_hours:g}h")
+        window = _window(window_hours)
+        for seen in timestamps:
+            if abs(created_at - seen) <= window:
+                weak.append(f"seen within {window_hours:g}h")
+                break
     return strong, weak
+
+
+@lru_cache(maxsize=16)
+def _window(hours: float) -> timedelta:
+    return timedelta(hours=hours)
 
 
 # --- names ------------------------------------------------------------------------------------
