@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from django.db import connection, models
 
 from apps.contacts.models import Contact, Identifier
+from apps.orgs.bulk import bound_cursor
 from apps.orgs.models import Organization
 
 
@@ -29,8 +30,10 @@ def identifier_rows_holding(org: Organization, pairs: Iterable[tuple[str, str]])
             "WHERE x.org_id = %s AND x.kind = p.kind AND x.value = p.value OFFSET 0) AS i "
             f"JOIN {Contact._meta.db_table} c ON c.id = i.contact_id"
         )
-        with connection.cursor() as cursor:
-            cursor.execute(sql, [[k for k, _ in pairs], [v for _, v in pairs], org.pk])
+        with bound_cursor(connection) as cursor:
+            cursor.execute(
+                sql, [[k for k, _ in pairs], [v for _, v in pairs], org.pk], prepare=False
+            )
             return cursor.fetchall()
     by_kind: dict[str, set[str]] = defaultdict(set)
     for kind, value in pairs:

@@ -34,7 +34,7 @@ from apps.contacts.models import (
     SourceRecord,
 )
 from apps.contacts.signals import contacts_bulk_changed
-from apps.orgs.bulk import bulk_insert, insert_rows
+from apps.orgs.bulk import bound_cursor, bulk_insert, insert_rows
 from apps.orgs.models import Organization, User
 from apps.orgs.services import audit_log_write
 from attribution.identity.match import (
@@ -100,10 +100,11 @@ def _lock_identifiers(org: Organization, pairs: Iterable[tuple[str, str]]) -> No
         return
     keys = sorted({_lock_key(org.pk, kind, value) for kind, value in pairs})
     if keys:
-        with connection.cursor() as cursor:
+        with bound_cursor(connection) as cursor:
             cursor.execute(
                 "SELECT pg_advisory_xact_lock(k) FROM unnest(%s::bigint[]) AS k ORDER BY k",
                 [keys],
+                prepare=False,
             )
 
 
@@ -484,8 +485,8 @@ def _name_candidates(
             "WHERE nk.org_id = %s AND nk.key = k.key AND c.merged_into_id IS NULL "
             "ORDER BY nk.contact_id DESC LIMIT %s) AS n"
         )
-        with connection.cursor() as cursor:
-            cursor.execute(sql, [sorted(wanted), org.pk, NAME_CANDIDATE_CAP])
+        with bound_cursor(connection) as cursor:
+            cursor.execute(sql, [sorted(wanted), org.pk, NAME_CANDIDATE_CAP], prepare=False)
             for key, pk, first, last, company, campaign, micros in cursor.fetchall():
                 if pk not in faces:
                     seen_at = None if micros is None else _EPOCH + timedelta(microseconds=micros)
