@@ -31,9 +31,7 @@ def identifier_rows_holding(org: Organization, pairs: Iterable[tuple[str, str]])
             f"JOIN {Contact._meta.db_table} c ON c.id = i.contact_id"
         )
         with bound_cursor(connection) as cursor:
-            cursor.execute(
-                sql, [[k for k, _ in pairs], [v for _, v in pairs], org.pk], prepare=False
-            )
+            cursor.execute(sql, [[k for k, _ in pairs], [v for _, v in pairs], org.pk])
             return cursor.fetchall()
     by_kind: dict[str, set[str]] = defaultdict(set)
     for kind, value in pairs:

@@ -104,7 +104,6 @@ def _lock_identifiers(org: Organization, pairs: Iterable[tuple[str, str]]) -> No
             cursor.execute(
                 "SELECT pg_advisory_xact_lock(k) FROM unnest(%s::bigint[]) AS k ORDER BY k",
                 [keys],
-                prepare=False,
             )
 
 
@@ -486,7 +485,7 @@ def _name_candidates(
             "ORDER BY nk.contact_id DESC LIMIT %s) AS n"
         )
         with bound_cursor(connection) as cursor:
-            cursor.execute(sql, [sorted(wanted), org.pk, NAME_CANDIDATE_CAP], prepare=False)
+            cursor.execute(sql, [sorted(wanted), org.pk, NAME_CANDIDATE_CAP])
             for key, pk, first, last, company, campaign, micros in cursor.fetchall():
                 if pk not in faces:
                     seen_at = None if micros is None else _EPOCH + timedelta(microseconds=micros)

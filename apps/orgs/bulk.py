@@ -15,6 +15,8 @@ on for ``INSERT ... RETURNING``), ``ignore_conflicts`` and ``update_conflicts``.
 from __future__ import annotations
 
 import decimal
+import functools
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from functools import cache
@@ -27,19 +29,50 @@ from django.utils import timezone
 _PLAIN_PRE_SAVE = models.Field.pre_save
 
 
+class _BoundCursor:
+    """A psycopg cursor that still goes through Django's execute wrappers and query log, so
+    CaptureQueriesContext, assertNumQueries and instrumentation see its statements."""
+
+    def __init__(self, connection, cursor: psycopg.Cursor):
+        self.db, self.cursor = connection, cursor
+
+    def execute(self, sql: str, params: Sequence) -> None:
+        def run(sql, params, many, context):
+            return self.cursor.execute(sql, params, prepare=False)
+
+        executor = run
+        for wrapper in reversed(self.db.execute_wrappers):
+            executor = functools.partial(wrapper, executor)
+        start = time.monotonic()
+        try:
+            with self.db.wrap_database_errors:
+                executor(sql, params, False, {"connection": self.db, "cursor": self})
+        finally:
+            if self.db.queries_logged:
+                # The statement without its values: a page of rows is no log line.
+                took = time.monotonic() - start
+                self.db.queries_log.append({"sql": sql, "time": f"{took:.3f}"})
+
+    def fetchall(self) -> list[tuple]:
+        with self.db.wrap_database_errors:
+            return self.cursor.fetchall()
+
+
 @contextmanager
-def bound_cursor(connection) -> Iterator[psycopg.Cursor]:
+def bound_cursor(connection) -> Iterator[_BoundCursor]:
     """A PostgreSQL cursor that sends parameters apart from the statement text.
 
     Django's cursors bind on the client: psycopg quotes every value into the SQL in Python, a
     measurable share of a backfill whose statements carry a page of JSON or arrays of a
-    thousand keys. Same connection and transaction as Django's cursors; errors come out as
-    Django's (IntegrityError and the rest). Statements are never prepared, so a pooler in
-    transaction mode stays safe.
+    thousand keys. Same connection and transaction as Django's cursors, the same checks before
+    a query, and errors come out as Django's (IntegrityError and the rest). Statements are
+    never prepared, so a pooler in transaction mode stays safe.
     """
+    connection.validate_thread_sharing()
+    connection.validate_no_broken_transaction()
     connection.ensure_connection()
-    with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
-        yield cursor
+    with psycopg.Cursor(connection.connection) as cursor:
+        yield _BoundCursor(connection, cursor)
 
 
 def _encode(value):
@@ -200,5 +233,5 @@ def _insert(model, alias, rows, *, ignore_conflicts, unique_fields, update_field
     if returning:
         sql += f" RETURNING {qn(model._meta.pk.column)}"
     with bound_cursor(connection) as cursor:
-        cursor.execute(sql, [document], prepare=False)
+        cursor.execute(sql, [document])
         return [row[0] for row in cursor.fetchall()] if returning else None

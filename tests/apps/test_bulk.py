@@ -179,3 +179,30 @@ def test_any_lookup_matches_in(team_a, team_b):
     )
     assert list(Identifier.objects.filter(contact_id__any={mine[1].pk})) == [identifier]
     assert list(Identifier.objects.filter(contact__any=[mine[0].pk])) == []
+
+
+@pytest.mark.django_db
+def test_bulk_statements_are_seen_by_query_capture_and_keep_django_errors(team_a):
+    """The server-bound cursor stays visible to CaptureQueriesContext (query-count tests rely
+    on it) and logs the statement without its rows; errors are Django's, and a broken
+    transaction is refused as Django refuses it."""
+    from django.db import connection
+    from django.db.transaction import TransactionManagementError
+    from django.test.utils import CaptureQueriesContext
+
+    row = {
+        "org_id": team_a.org.pk,
+        "contact_id": ContactFactory(org=team_a.org).pk,
+        "key": "n:S530:J",
+    }
+    with CaptureQueriesContext(connection) as captured:
+        insert_rows(ContactNameKey, [row, {**row, "key": "n:J500:S"}])
+    inserts = [q["sql"] for q in captured if "jsonb_to_recordset" in q["sql"]]
+    assert len(inserts) == 1 and "S530" not in inserts[0]
+    with pytest.raises(IntegrityError), transaction.atomic():
+        insert_rows(ContactNameKey, [row])
+    with transaction.atomic():
+        transaction.set_rollback(True)
+        with pytest.raises(TransactionManagementError):
+            insert_rows(ContactNameKey, [{**row, "key": "n:X000:Y"}])
+    assert ContactNameKey.objects.filter(key="n:X000:Y").count() == 0
