@@ -128,3 +128,30 @@ def test_whop_payment_by_sync_then_by_webhook_is_one_payment(team_a):
     payments = Payment.objects.for_org(org)
     assert payments.count() == 1
     assert payments.get().external_id == envelope["data"]["id"]
+
+
+@pytest.mark.django_db
+def test_an_item_that_cannot_be_parsed_fails_alone_and_says_why(team_a):
+    """Items are parsed ahead, on the prefetch thread: one the parser refuses is still counted
+    as failed with its reason, and the rest of its page is ingested."""
+    org = team_a.org
+    credential_set(org=org, provider="close", name="api_key", value="api_close", actor=None)
+    good = {
+        **load_fixture("close/opportunity.updated")["event"]["data"],
+        "date_created": "2026-03-03T10:00:00+00:00",
+        "date_updated": "2026-03-07T16:00:00+00:00",
+    }
+    broken = {"id": "oppo_broken", "date_created": "2026-03-04T10:00:00+00:00"}
+    with responses.RequestsMock() as rsps:
+        rsps.get(f"{CLOSE}/user/", json=listing([]))
+        rsps.get(f"{CLOSE}/lead/", json=listing([]))
+        rsps.get(f"{CLOSE}/opportunity/", json=listing([broken, good]))
+        rsps.get(f"{CLOSE}/activity/call/", json=listing([]))
+        run = sync_run(org=org, provider="close", client_options=unpaced())
+
+    assert run.status == SyncRun.Status.SUCCEEDED, run.error
+    assert (run.fetched, run.created, run.failed) == (2, 1, 1)
+    assert Deal.objects.for_org(org).get().external_id == good["id"]
+    assert run.progress["errors"] == [
+        "opportunities oppo_broken: close.opportunity.lead_id is missing"
+    ]
