@@ -301,6 +301,45 @@ def _commit_without_flush_wait() -> None:
             cursor.execute("SET LOCAL synchronous_commit TO off")
 
 
+# A backfill grows these tables far faster than autovacuum re-reads them (and autovacuum may be
+# off): with no statistics the planner picked a (org, ...) index and a filter for a per-invitee
+# meeting lookup, scanning every meeting of the org. Every STATS_CHECK_PAGES committed pages, a
+# table never analyzed, or grown by half (plus STATS_MIN_ROWS) since, is analyzed.
+STATS_CHECK_PAGES = 10
+STATS_MIN_ROWS = 1000
+
+
+def _filled_tables() -> list[str]:
+    from apps.contacts.models import Contact, ContactNameKey, Identifier, SourceRecord, Touchpoint
+    from apps.deals.models import CallActivity, Deal
+    from apps.meetings.models import Meeting
+    from apps.payments.models import Payment
+
+    models = (Contact, Identifier, ContactNameKey, SourceRecord, Touchpoint, Meeting, Deal,
+              CallActivity, Payment)  # fmt: skip
+    return [model._meta.db_table for model in models]
+
+
+def statistics_refresh() -> list[str]:
+    """Analyzes the tables a sync fills whose planner statistics are missing or far behind;
+    returns their names. Outside the page transactions: ANALYZE blocks no insert, and a page
+    must not wait for it."""
+    if connection.vendor != "postgresql":
+        return []
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT c.relname FROM pg_class c JOIN pg_stat_user_tables s ON s.relid = c.oid "
+            "WHERE c.relname = ANY(%s) "
+            "AND (c.reltuples < 0 OR s.n_mod_since_analyze > 0.5 * c.reltuples + %s) "
+            "ORDER BY c.relname",
+            [_filled_tables(), STATS_MIN_ROWS],
+        )
+        stale = [row[0] for row in cursor.fetchall()]
+        for table in stale:
+            cursor.execute(f"ANALYZE {connection.ops.quote_name(table)}")
+    return stale
+
+
 class ProviderSync:
     provider = ""
 
@@ -313,6 +352,7 @@ class ProviderSync:
         self.on_progress = on_progress
         self.errors: list[str] = []
         self._pending: list[_Pending] = []
+        self._pages = 0
         self.reconciliation: dict[str, Any] = {"by_resource": {}}
 
     def sync(self) -> None:
@@ -395,6 +435,9 @@ class ProviderSync:
                 setattr(self.run, field, value)
             self.run.reconciliation = self.reconciliation = reconciliation
             raise
+        self._pages += 1
+        if self._pages % STATS_CHECK_PAGES == 0 and not connection.in_atomic_block:
+            statistics_refresh()
         if self.on_progress:
             self.on_progress(self.run)
 
