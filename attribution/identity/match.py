@@ -309,7 +309,7 @@ def profile_of_known(
     """
     emails, phones, provider_ids = list(emails), list(phones), frozenset(provider_ids)
     if not (emails or phones or provider_ids):
-        # A namesake weighed by name only: a backfill builds a million of these.
+        # Nothing but a name, company, campaign and date: no normalizing left to do.
         return Profile(
             names=_known_names(first_name or "", last_name or ""),
             companies=_known_company(company or ""),
@@ -340,7 +340,7 @@ def profile_of_known(
     )
 
 
-# A backfill builds a profile for each of a million namesake sightings, of a few thousand
+# A backfill checks a million namesake sightings (may_match_by_name), of a few thousand
 # distinct names, companies and campaigns: each is normalized once.
 @lru_cache(maxsize=16_384)
 def _known_names(first_name: str, last_name: str) -> frozenset[tuple[str, str, str]]:
