@@ -15,6 +15,7 @@ import functools
 import gc
 import logging
 import queue
+import random
 import threading
 import time
 import zlib
@@ -24,7 +25,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import OperationalError, connection, transaction
 from django.db.models.functions import Lower
 from django.utils import timezone
 
@@ -288,6 +289,15 @@ def _collect_less_often():
         gc.set_threshold(*before)
 
 
+# A page chosen as a deadlock victim is applied again, after the page it raced committed.
+PAGE_ATTEMPTS = 3
+
+
+def _lost_a_lock_race(exc: OperationalError) -> bool:
+    # 40P01 deadlock_detected, 40001 serialization_failure: the transaction did nothing wrong.
+    return getattr(exc.__cause__, "sqlstate", None) in ("40P01", "40001")
+
+
 def _commit_without_flush_wait() -> None:
     """A page's COMMIT returns before its WAL reaches the disk (PostgreSQL only).
 
@@ -419,27 +429,61 @@ class ProviderSync:
         One transaction per page: a crash loses at most the page it was on (re-read on resume),
         and the KPI signals enqueue one rollup refresh per page instead of one per record.
         """
-        counted = {f: getattr(self.run, f) for f in COUNT_FIELDS}
-        reconciliation = copy.deepcopy(self.reconciliation)
+        before = self._tally()
         self._pending = []
         try:
             with transaction.atomic():
                 _commit_without_flush_wait()
                 yield
-                self._flush()
-                self._save_position(resource, page)
+                self._write_page(resource, page)
         except BaseException:
             # The page was rolled back, and with it what it had counted.
             self._pending = []
-            for field, value in counted.items():
-                setattr(self.run, field, value)
-            self.run.reconciliation = self.reconciliation = reconciliation
+            self._restore(before)
             raise
         self._pages += 1
         if self._pages % STATS_CHECK_PAGES == 0 and not connection.in_atomic_block:
             statistics_refresh()
         if self.on_progress:
             self.on_progress(self.run)
+
+    def _write_page(self, resource: str, page: Page) -> None:
+        """Ingests the queued items and saves the position, in a savepoint that is tried again
+        when PostgreSQL picks it as a deadlock victim.
+
+        Syncs of one org's providers run side by side (the nightly fan-out), and a page takes
+        its identifier locks a chunk at a time: two pages naming the same people in opposite
+        orders can deadlock. Rolling back to the savepoint releases this page's locks, so the
+        other page finishes, and this one is then applied as if it had come second.
+        """
+        pending, before = list(self._pending), self._tally()
+        for attempt in range(1, PAGE_ATTEMPTS + 1):
+            try:
+                with transaction.atomic():
+                    self._flush()
+                    self._save_position(resource, page)
+                return
+            except OperationalError as exc:
+                if not _lost_a_lock_race(exc) or attempt == PAGE_ATTEMPTS:
+                    raise
+                logger.info(
+                    "sync %s %s: page retried after a %s (attempt %d)",
+                    self.org.slug, resource, type(exc.__cause__).__name__, attempt,
+                )  # fmt: skip
+                self._restore(before)
+                self._pending = list(pending)
+                time.sleep(random.uniform(0, 0.05 * attempt))
+
+    def _tally(self) -> tuple[dict[str, int], dict[str, Any], int]:
+        counts = {f: getattr(self.run, f) for f in COUNT_FIELDS}
+        return counts, copy.deepcopy(self.reconciliation), len(self.errors)
+
+    def _restore(self, tally: tuple[dict[str, int], dict[str, Any], int]) -> None:
+        counts, reconciliation, errors = tally
+        for field, value in counts.items():
+            setattr(self.run, field, value)
+        self.run.reconciliation = self.reconciliation = copy.deepcopy(reconciliation)
+        del self.errors[errors:]
 
     def _save_position(self, resource: str, page: Page) -> None:
         cursor = SyncCursor.objects.select_for_update().get(
