@@ -290,12 +290,18 @@ def _collect_less_often():
 
 
 # A page chosen as a deadlock victim is applied again, after the page it raced committed.
-PAGE_ATTEMPTS = 3
+PAGE_ATTEMPTS = 5
 
 
 def _lost_a_lock_race(exc: OperationalError) -> bool:
     # 40P01 deadlock_detected, 40001 serialization_failure: the transaction did nothing wrong.
     return getattr(exc.__cause__, "sqlstate", None) in ("40P01", "40001")
+
+
+def _check_constraints_now() -> None:
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
 
 
 def _commit_without_flush_wait() -> None:
@@ -454,7 +460,9 @@ class ProviderSync:
         Syncs of one org's providers run side by side (the nightly fan-out), and a page takes
         its identifier locks a chunk at a time: two pages naming the same people in opposite
         orders can deadlock. Rolling back to the savepoint releases this page's locks, so the
-        other page finishes, and this one is then applied as if it had come second.
+        other page finishes, and this one is then applied as if it had come second. The deferred
+        foreign-key checks run inside the savepoint too: at COMMIT they lock the contacts the page
+        points to, and could deadlock there, past any retry.
         """
         pending, before = list(self._pending), self._tally()
         for attempt in range(1, PAGE_ATTEMPTS + 1):
@@ -462,6 +470,7 @@ class ProviderSync:
                 with transaction.atomic():
                     self._flush()
                     self._save_position(resource, page)
+                    _check_constraints_now()
                 return
             except OperationalError as exc:
                 if not _lost_a_lock_race(exc) or attempt == PAGE_ATTEMPTS:
