@@ -11,6 +11,11 @@ can't be shorter), the ratio actual/floor, records/s, and the RSS seen across pa
 peak RSS of the process (resource.getrusage). ``--rate-scale`` multiplies the server's limits
 and the clients' pacing alike (time compression); the floor at the documented limits is printed
 too. The last line is one JSON object with every figure.
+
+``--parallel`` runs each provider in its own process, side by side on one organisation, as the
+nightly fan-out's Celery workers run them: the same people arrive from every provider at once,
+so it also checks that concurrent runs meet in one contact per person. Its floor is the slowest
+provider's (each provider's limit is its own); peak RSS is given per process.
 """
 
 from __future__ import annotations
@@ -40,6 +45,7 @@ settings.DEBUG = False
 
 from fake_server import LIMITS  # noqa: E402
 
+from apps.contacts.models import Contact  # noqa: E402
 from apps.integrations.services import credential_set  # noqa: E402
 from apps.integrations.sync import CLIENTS, sync_run  # noqa: E402
 from apps.orgs.models import Organization  # noqa: E402
@@ -70,11 +76,21 @@ def main() -> None:
         "cursors), without contact resolution and upserts",
     )
     parser.add_argument("--profile", help="write a cProfile of the run to this file")
+    parser.add_argument(
+        "--parallel", action="store_true", help="each provider in its own process, side by side"
+    )
+    # Internal: a --parallel child syncs one provider of the parent's org against its server.
+    parser.add_argument("--child-org", help=argparse.SUPPRESS)
+    parser.add_argument("--child-base", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.no_ingest:
         from apps.integrations import ingest
 
         ingest.ingest_records = lambda *, items, **kwargs: [ingest.Outcome.CREATED] * len(items)
+    if args.child_org:
+        org = Organization.objects.get(slug=args.child_org)
+        print(json.dumps(sync_provider(org, args.providers, args, args.child_base)), flush=True)
+        return
 
     server = subprocess.Popen(
         [
@@ -96,6 +112,8 @@ def main() -> None:
             profiler = cProfile.Profile()
             results = profiler.runcall(run, args, f"http://127.0.0.1:{port}")
             profiler.dump_stats(args.profile)
+        elif args.parallel:
+            results = run_parallel(args, f"http://127.0.0.1:{port}")
         else:
             results = run(args, f"http://127.0.0.1:{port}")
     finally:
@@ -104,8 +122,59 @@ def main() -> None:
     print(json.dumps(results))
 
 
-def run(args, base: str) -> dict:
-    slug = f"bench-sync-{int(time.time())}"
+def sync_provider(org: Organization, provider: str, args, base: str) -> dict:
+    samples: list[float] = []
+
+    def sample(run):
+        samples.append(rss_mb())
+
+    client_options = {
+        "base_url": f"{base}/{provider}",
+        "rate_per_second": CLIENTS[provider].rate_per_second * args.rate_scale,
+    }
+    t0 = time.monotonic()
+    sync = sync_run(
+        org=org, provider=provider, full=True, client_options=client_options, on_progress=sample
+    )
+    elapsed = time.monotonic() - t0
+    limit, window = LIMITS[provider]
+    requests = sync.progress.get("requests") or 0
+    floor = requests * window / limit / args.rate_scale
+    return {
+        "status": sync.status,
+        "error": sync.error,
+        "records": sync.fetched,
+        "created": sync.created,
+        "updated": sync.updated,
+        "unchanged": sync.unchanged,
+        "failed": sync.failed,
+        "requests": requests,
+        "seconds": round(elapsed, 2),
+        "floor_seconds": round(floor, 2),
+        "floor_seconds_at_documented_limit": round(requests * window / limit, 1),
+        "actual_over_floor": round(elapsed / floor, 3) if floor else None,
+        "records_per_second": round(sync.fetched / elapsed, 1) if elapsed else None,
+        "rate_limit_wait_s": sync.progress.get("rate_limit_wait_s"),
+        "rss_mb_min": round(min(samples), 1) if samples else None,
+        "rss_mb_max": round(max(samples), 1) if samples else None,
+        "peak_rss_mb": round(peak_rss_mb(), 1),
+    }
+
+
+def print_provider(provider: str, figures: dict) -> None:
+    print(
+        f"{provider:9} {figures['status']:9} {figures['records']:>7} records "
+        f"{figures['requests']:>6} requests {figures['seconds']:8.1f}s  floor "
+        f"{figures['floor_seconds']:8.1f}s (x{figures['actual_over_floor']}) "
+        f"{figures['records_per_second']:>8} rec/s  rss {figures['rss_mb_min']}-"
+        f"{figures['rss_mb_max']} MB  429 waits {figures['rate_limit_wait_s']}s"
+        + (f"  error: {figures['error']}" if figures["error"] else ""),
+        flush=True,
+    )
+
+
+def bench_org(args) -> Organization:
+    slug = f"bench-sync-{time.time_ns()}"
     org = Organization.objects.create(slug=slug, name="Sync benchmark")
     for provider in args.providers.split(","):
         name = "api_key" if provider == "close" else "api_token"
@@ -114,58 +183,75 @@ def run(args, base: str) -> dict:
         f"org {slug}: calendly {args.calendly} invitees, close {args.close} leads + "
         f"opportunities, typeform {args.typeform} responses; rate scale x{args.rate_scale:g}"
         + ("; ingest_records replaced by a no-op" if args.no_ingest else "")
+        + ("; providers side by side" if args.parallel else "")
     )
+    return org
+
+
+def run_parallel(args, base: str) -> dict:
+    org = bench_org(args)
+    providers = args.providers.split(",")
+    started = time.monotonic()
+    children = {
+        provider: subprocess.Popen(
+            [
+                sys.executable,
+                __file__,
+                f"--providers={provider}",
+                f"--child-org={org.slug}",
+                f"--child-base={base}",
+                f"--rate-scale={args.rate_scale}",
+                *(["--no-ingest"] if args.no_ingest else []),
+            ],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for provider in providers
+    }
+    results: dict = {"rate_scale": args.rate_scale, "parallel": True, "providers": {}}
+    for provider, child in children.items():
+        out, _ = child.communicate()
+        figures = json.loads(out.strip().splitlines()[-1])
+        results["providers"][provider] = figures
+        print_provider(provider, figures)
+    total = time.monotonic() - started
+    records = sum(p["records"] for p in results["providers"].values())
+    # Each provider's limit is its own, so side by side the slowest provider sets the floor.
+    floor = max(p["floor_seconds"] for p in results["providers"].values())
+    people = len(
+        {
+            email.lower()
+            for email in Contact.objects.for_org(org)
+            .filter(merged_into__isnull=True)
+            .values_list("primary_email", flat=True)
+        }
+    )
+    contacts = Contact.objects.for_org(org).filter(merged_into__isnull=True).count()
+    results.update(
+        total_records=records,
+        total_seconds=round(total, 2),
+        total_floor_seconds=round(floor, 2),
+        total_records_per_second=round(records / total, 1),
+        contacts=contacts,
+        distinct_emails=people,
+        peak_rss_mb_per_process=max(p["peak_rss_mb"] for p in results["providers"].values()),
+    )
+    print(
+        f"total     {records} records in {total:.1f}s (floor {floor:.1f}s, x{total / floor:.3f}), "
+        f"{records / total:.1f} rec/s side by side; {contacts} contacts for {people} distinct "
+        f"emails; peak RSS {results['peak_rss_mb_per_process']} MB per process"
+    )
+    return results
+
+
+def run(args, base: str) -> dict:
+    org = bench_org(args)
     results: dict = {"rate_scale": args.rate_scale, "no_ingest": args.no_ingest, "providers": {}}
     started = time.monotonic()
     for provider in args.providers.split(","):
-        samples: list[float] = []
-
-        def sample(run, samples=samples):
-            samples.append(rss_mb())
-
-        client_options = {
-            "base_url": f"{base}/{provider}",
-            "rate_per_second": CLIENTS[provider].rate_per_second * args.rate_scale,
-        }
-        t0 = time.monotonic()
-        sync = sync_run(
-            org=org,
-            provider=provider,
-            full=True,
-            client_options=client_options,
-            on_progress=sample,
-        )
-        elapsed = time.monotonic() - t0
-        limit, window = LIMITS[provider]
-        requests = sync.progress.get("requests") or 0
-        floor = requests * window / limit / args.rate_scale
-        figures = {
-            "status": sync.status,
-            "error": sync.error,
-            "records": sync.fetched,
-            "created": sync.created,
-            "updated": sync.updated,
-            "unchanged": sync.unchanged,
-            "failed": sync.failed,
-            "requests": requests,
-            "seconds": round(elapsed, 2),
-            "floor_seconds": round(floor, 2),
-            "floor_seconds_at_documented_limit": round(requests * window / limit, 1),
-            "actual_over_floor": round(elapsed / floor, 3) if floor else None,
-            "records_per_second": round(sync.fetched / elapsed, 1) if elapsed else None,
-            "rate_limit_wait_s": sync.progress.get("rate_limit_wait_s"),
-            "rss_mb_min": round(min(samples), 1) if samples else None,
-            "rss_mb_max": round(max(samples), 1) if samples else None,
-        }
+        figures = sync_provider(org, provider, args, base)
         results["providers"][provider] = figures
-        print(
-            f"{provider:9} {sync.status:9} {sync.fetched:>7} records {requests:>6} requests "
-            f"{elapsed:8.1f}s  floor {floor:8.1f}s (x{figures['actual_over_floor']}) "
-            f"{figures['records_per_second']:>8} rec/s  rss {figures['rss_mb_min']}-"
-            f"{figures['rss_mb_max']} MB  429 waits {figures['rate_limit_wait_s']}s"
-            + (f"  error: {sync.error}" if sync.error else ""),
-            flush=True,
-        )
+        print_provider(provider, figures)
     total = time.monotonic() - started
     records = sum(p["records"] for p in results["providers"].values())
     floor = sum(p["floor_seconds"] for p in results["providers"].values())
