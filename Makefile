@@ -48,8 +48,10 @@ test: install chromium lint migrations-check
 	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) \
 		$(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
 
+# Both queues in one worker for development; production runs one worker per queue
+# (docker-compose.yml), so a backfill never holds up webhooks.
 worker: install
-	$(BIN)/celery -A config worker --loglevel=info
+	$(BIN)/celery -A config worker -Q celery,sync --loglevel=info
 
 beat: install
 	$(BIN)/celery -A config beat --loglevel=info

@@ -199,6 +199,10 @@ CELERY_TASK_RETRY_BACKOFF_MAX = 600
 # Longer than any countdown, ETA or retry delay: otherwise Redis redelivers a delayed task in a loop.
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3 * 3600}
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# A provider's sync can hold a worker process for hours (a backfill); on their own queue, with
+# their own workers, they never hold up webhooks and KPI refreshes (the default "celery" queue).
+CELERY_TASK_DEFAULT_QUEUE = "celery"
+CELERY_TASK_ROUTES = {"apps.integrations.sync_tasks.sync_provider_task": {"queue": "sync"}}
 CELERY_TIMEZONE = "UTC"
 
 REST_FRAMEWORK = {

@@ -12,6 +12,7 @@ from django_celery_beat.models import PeriodicTask
 from apps.integrations import sync_tasks
 from apps.integrations.models import Credential, SyncRun
 from apps.integrations.services import credential_reject, credential_set
+from apps.integrations.tasks import process_webhook_event
 from config.celery import app as celery_app
 
 NAME = "integrations: nightly sync"
@@ -132,3 +133,23 @@ def test_a_backfill_stopped_by_the_time_limit_continues_in_a_fresh_task(
     )
     sync_tasks.sync_provider_task.run(org.pk, "calendly", True)
     assert enqueued == [(org.pk, "calendly", True)]
+
+
+@pytest.mark.django_db
+def test_syncs_queue_apart_from_webhooks_so_a_backfill_never_holds_them_up(team_a, settings):
+    """Through the real broker: the sync lands on the "sync" queue that its own workers read,
+    webhook processing and the fan-out on the default one."""
+    import redis
+
+    broker = redis.Redis.from_url(settings.CELERY_BROKER_URL)
+    broker.delete("celery", "sync")
+    celery_app.conf.task_always_eager = False
+    try:
+        sync_tasks.sync_provider_task.delay(team_a.org.pk, "calendly")
+        sync_tasks.sync_all_task.delay()
+        process_webhook_event.delay(1)
+        queued = {queue: broker.llen(queue) for queue in ("celery", "sync")}
+    finally:
+        celery_app.conf.task_always_eager = True
+        broker.delete("celery", "sync")
+    assert queued == {"celery": 2, "sync": 1}
