@@ -299,9 +299,12 @@ def _lost_a_lock_race(exc: OperationalError) -> bool:
 
 
 def _check_constraints_now() -> None:
+    # Setting them back to deferred restores the default of every constraint here: Django's
+    # foreign keys are the only deferrable ones, all INITIALLY DEFERRED.
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+            cursor.execute("SET CONSTRAINTS ALL DEFERRED")
 
 
 def _commit_without_flush_wait() -> None:
