@@ -482,19 +482,28 @@ class ProviderSync:
                     "sync %s %s: page retried after a %s (attempt %d)",
                     self.org.slug, resource, type(exc.__cause__).__name__, attempt,
                 )  # fmt: skip
+                retries = self.run.progress.get("page_retries", 0) + 1
                 self._restore(before)
+                self.run.progress["page_retries"] = retries
                 self._pending = list(pending)
                 time.sleep(random.uniform(0, 0.05 * attempt))
 
-    def _tally(self) -> tuple[dict[str, int], dict[str, Any], int]:
+    def _tally(self) -> tuple[dict[str, int], dict[str, Any], dict[str, Any], int]:
+        """What a page changes on the run in memory, to put back when the page is undone."""
         counts = {f: getattr(self.run, f) for f in COUNT_FIELDS}
-        return counts, copy.deepcopy(self.reconciliation), len(self.errors)
+        return (
+            counts,
+            copy.deepcopy(self.reconciliation),
+            copy.deepcopy(self.run.progress),
+            len(self.errors),
+        )
 
-    def _restore(self, tally: tuple[dict[str, int], dict[str, Any], int]) -> None:
-        counts, reconciliation, errors = tally
+    def _restore(self, tally: tuple[dict[str, int], dict[str, Any], dict[str, Any], int]) -> None:
+        counts, reconciliation, progress, errors = tally
         for field, value in counts.items():
             setattr(self.run, field, value)
         self.run.reconciliation = self.reconciliation = copy.deepcopy(reconciliation)
+        self.run.progress = copy.deepcopy(progress)
         del self.errors[errors:]
 
     def _save_position(self, resource: str, page: Page) -> None:

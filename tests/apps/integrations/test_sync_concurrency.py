@@ -105,8 +105,17 @@ def side_by_side(org, answers: list[dict], leads: list[dict]) -> dict[str, SyncR
         for thread in threads:
             thread.join(timeout=60)
     for provider in ("typeform", "close"):
-        assert runs[provider].status == SyncRun.Status.SUCCEEDED, runs[provider].error
-        assert runs[provider].failed == 0
+        run = runs[provider]
+        assert run.status == SyncRun.Status.SUCCEEDED, run.error
+        assert run.failed == 0
+        # A page applied again is counted once.
+        for resource, done in run.progress["resources"].items():
+            expected = (
+                len(answers) if provider == "typeform" else len(leads) * (resource == "leads")
+            )
+            assert done == {"pages": 1, "items": expected}, (provider, resource, done)
+    # The interleaving did deadlock, and the victim's page was applied again.
+    assert sum(run.progress.get("page_retries", 0) for run in runs.values()) >= 1
     return runs
 
 
