@@ -1,9 +1,10 @@
 """Two syncs of one org side by side, as the nightly fan-out runs them on a Celery worker pool.
 
 A page takes its identifier locks a chunk at a time, so two pages naming the same people in
-opposite orders deadlock, and PostgreSQL cancels one of them. The test forces that interleaving
-(a barrier after each page's first chunk) with real transactions on two connections: the
-cancelled page must be applied again, not fail its run.
+opposite orders deadlock, and PostgreSQL cancels one of them; a page's foreign-key checks can
+deadlock the same way. The tests force both interleavings (a barrier after each page's first
+chunk) with real transactions on two connections: the cancelled page must be applied again,
+counted once, and not fail its run.
 """
 
 from __future__ import annotations
