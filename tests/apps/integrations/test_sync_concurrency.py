@@ -24,6 +24,7 @@ from apps.integrations.models import SyncRun
 from apps.integrations.services import credential_set
 from apps.integrations.sync import sync_run
 from attribution.sources import typeform
+from tests.apps.integrations.test_sync_providers import listing, unpaced
 from tests.attribution.sources.conftest import load_fixture
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -37,10 +38,6 @@ PEOPLE = {
     "c": ("Cara", "Diaz", "cara@fastmail.com", "+14155550303"),
     "c2": ("Cara", "Diaz", "cara.diaz@proton.me", "+14155550404"),
 }
-
-
-def unpaced():
-    return {"rate_per_second": 1e9, "sleep": lambda seconds: None}
 
 
 def form_response(key: str, submitted_at: str) -> dict:
@@ -72,10 +69,6 @@ def close_lead(key: str, created: str) -> dict:
         "date_created": created,
         "date_updated": created,
     }
-
-
-def listing(items):
-    return {"data": items, "has_more": False}
 
 
 def side_by_side(org, answers: list[dict], leads: list[dict]) -> dict[str, SyncRun]:
