@@ -11,7 +11,9 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import defaultdict, namedtuple
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -444,6 +446,9 @@ def _resolve_chunk(
         _write_slots(org, list(used.values()))
         for slot in used.values():
             slot.pk = slot.contact.pk
+        created = _CREATED.get()
+        if created is not None:
+            created.extend(slot.pk for slot in used.values() if slot.created)
         review_ids = _write_reviews(org, reviews)
     return [
         replace(results[i], review_with=tuple(sorted(review_ids.get(results[i].contact.pk, ()))))
@@ -699,6 +704,123 @@ def _write_reviews(org, reviews: list[tuple[_Slot, _Slot, Decision]]) -> dict[in
     # A pair already in the queue (or already decided) stays as it is.
     insert_rows(MergeCandidate, list(rows.values()), ignore_conflicts=True)
     return by_contact
+
+
+# --- namesakes created side by side ------------------------------------------------------
+
+_CREATED: ContextVar[list[int] | None] = ContextVar("contacts_created", default=None)
+
+
+@contextmanager
+def contacts_created_collect() -> Iterator[list[int]]:
+    """The ids of the contacts the resolver creates inside the block (some may be rolled back
+    with a savepoint later: readers look them up and skip the missing)."""
+    created: list[int] = []
+    token = _CREATED.set(created)
+    try:
+        yield created
+    finally:
+        _CREATED.reset(token)
+
+
+def namesakes_review(*, org: Organization, contact_ids: Iterable[int], among: Iterable[int]) -> int:
+    """Weighs each of ``contact_ids`` against its namesakes in ``among``, contacts created in a
+    transaction that ran beside its own (a sync's page workers), so neither saw the other when
+    it was resolved. A pair the resolver's rules would match or review becomes a MergeCandidate:
+    both are existing contacts now, and two of those are never merged automatically. Returns
+    the number of pairs weighed that were queued (new or already queued).
+
+    Pairs that share an identifier never get here: the identifier locks made their transactions
+    wait for each other, so the second one placed its record by that identifier.
+    """
+    contact_ids, among = set(contact_ids), set(among)
+    if not contact_ids or not among:
+        return 0
+    name_keys: dict[int, set[str]] = defaultdict(set)
+    for contact_id, key in (
+        ContactNameKey.objects.for_org(org)
+        .filter(contact_id__in=contact_ids | among)
+        .values_list("contact_id", "key")
+    ):
+        name_keys[contact_id].add(key)
+    index: dict[str, list[int]] = defaultdict(list)
+    for contact_id in among:
+        for key in name_keys.get(contact_id, ()):
+            index[key].append(contact_id)
+    pairs = {
+        (x, y)
+        for x in contact_ids
+        for key in name_keys.get(x, ())
+        for y in index.get(key, ())
+        if x != y
+    }
+    if not pairs:
+        return 0
+    ids = {c for pair in pairs for c in pair}
+    region = org.default_region or "US"
+    faces, keys = {}, {}
+    rows = Contact.objects.for_org(org).filter(pk__in=ids, merged_into__isnull=True)
+    for pk, email, source, *face in rows.values_list(
+        "pk", "primary_email", "original_source", *_Face._fields[1:]
+    ):
+        faces[pk] = face = _Face(pk, *face)
+        if pk in contact_ids:
+            # The contact as the record that created it. Its phone and provider ids are left
+            # out: one shared with a namesake would have made their pages wait for each other.
+            keys[pk] = record_keys(
+                PersonRecord(
+                    record_id=str(pk),
+                    email=email or None,
+                    first_name=face.first_name or None,
+                    last_name=face.last_name or None,
+                    company=face.company or None,
+                    country=region,
+                    created_at=face.first_seen_at,
+                    utm_source=source or None,
+                    utm_campaign=face.original_campaign or None,
+                )
+            )
+    # Missing contacts were merged, or rolled back with their page's savepoint. As in the
+    # resolver, a namesake is read with its identifiers only when a match is possible.
+    weighed = sorted(
+        (x, y)
+        for x, y in pairs
+        if x in keys
+        and y in faces
+        and may_match_by_name(
+            keys[x],
+            first_name=faces[y].first_name,
+            last_name=faces[y].last_name,
+            company=faces[y].company,
+            campaign=faces[y].original_campaign,
+            seen_at=faces[y].first_seen_at,
+        )
+    )
+    identifiers: dict[int, list[tuple[str, str]]] = defaultdict(list)
+    rows = Identifier.objects.filter(
+        contact_id__in={y for _, y in weighed}, kind__in=_PROFILE_KINDS
+    ).values_list("contact_id", "kind", "value")
+    for contact_id, kind, value in rows:
+        identifiers[contact_id].append((kind, value))
+    shared = frozenset(
+        _shared_key(kind, value)
+        for kind, value in BlockedIdentifier.objects.for_org(org).values_list("kind", "value")
+    )
+    reviews = []
+    for x, y in weighed:
+        face = faces[y]
+        profile = _profile(face.first_name, face.last_name, face.company, face.original_campaign,
+                           face.first_seen_at, tuple(sorted(identifiers[y])))  # fmt: skip
+        decision = decide(keys[x], profile, shared=shared)
+        if decision.outcome is Outcome.NO_MATCH:
+            continue
+        decision = replace(
+            decision, reasons=(*decision.reasons, "created side by side: an admin decides")
+        )
+        reviews.append((_Slot(pk=x, contact=None, profile=Profile()),
+                        _Slot(pk=y, contact=None, profile=Profile()), decision))  # fmt: skip
+    _write_reviews(org, reviews)
+    return len(reviews)
 
 
 # --- provenance ---------------------------------------------------------------------------
