@@ -204,6 +204,10 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TASK_DEFAULT_QUEUE = "celery"
 CELERY_TASK_ROUTES = {"apps.integrations.sync_tasks.sync_provider_task": {"queue": "sync"}}
 CELERY_TIMEZONE = "UTC"
+# Worker processes a sync hands a walk's pages to once it has more than one (page_workers.py):
+# past the rate limits a backfill is bound by one core. 1 applies every page in the sync's
+# own process.
+SYNC_PAGE_WORKERS = env.int("SYNC_PAGE_WORKERS", default=2)
 
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",

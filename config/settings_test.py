@@ -20,3 +20,6 @@ SECURE_SSL_REDIRECT = False
 CELERY_TASK_EAGER_PROPAGATES = True
 ACCOUNT_RATE_LIMITS = False
 STORAGES["staticfiles"]["BACKEND"] = "django.contrib.staticfiles.storage.StaticFilesStorage"  # noqa: F405
+# Page workers are separate processes, out of reach of a test's monkeypatches and barriers; the
+# tests of page workers turn them on.
+SYNC_PAGE_WORKERS = 1

@@ -10,10 +10,12 @@ re-reading that page is harmless because ingestion is idempotent.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import functools
 import gc
 import logging
+import os
 import queue
 import random
 import threading
@@ -25,10 +27,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from django.conf import settings as django_settings
 from django.db import OperationalError, connection, transaction
 from django.db.models.functions import Lower
 from django.utils import timezone
 
+from apps.contacts.services import contacts_created_collect, namesakes_review
 from apps.integrations import crypto
 from apps.integrations.clients import AuthError, Page, ProviderError
 from apps.integrations.clients.calendly import CalendlyClient
@@ -37,6 +41,7 @@ from apps.integrations.clients.stripe import StripeClient
 from apps.integrations.clients.typeform import TypeformClient
 from apps.integrations.clients.whop import WhopClient
 from apps.integrations.models import Credential, SyncCursor, SyncRun
+from apps.integrations.page_workers import PagePool, PageWorkerError
 from apps.integrations.services import credential_reject
 from apps.orgs.models import Organization, TeamMember
 from attribution.sources import calendly, close, stripe, typeform, whop
@@ -155,6 +160,7 @@ def sync_run(
                 with _collect_less_often():
                     syncer.sync()
             finally:
+                syncer.close()
                 run.reconciliation = syncer.reconciliation
             run.status = SyncRun.Status.SUCCEEDED
         except AuthError as exc:
@@ -372,23 +378,84 @@ class ProviderSync:
         self.errors: list[str] = []
         self._pending: list[_Pending] = []
         self._pages = 0
+        self._pool: PagePool | None = None
+        self.created_contacts: list[int] = []  # by the last page applied
         self.reconciliation: dict[str, Any] = {"by_resource": {}}
 
     def sync(self) -> None:
         raise NotImplementedError
 
+    def queue_page(self, resource: str, items: list[Any], context: Any) -> None:
+        """Queues one page's items for ingestion (``ingest`` each); runs where the page is
+        applied, the coordinator or a page worker, so it may only read the database."""
+        raise NotImplementedError
+
+    def page_payload(self, page: Page) -> list[Any]:
+        """What ``queue_page`` gets of a page: its items, or what was fetched for them."""
+        return page.items
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.close()
+            self.run.progress["page_workers"] = {
+                "count": self._pool.size,
+                "peak_rss_mb": self._pool.peak_rss_mb,
+            }
+            self._pool = None
+
     # walks
 
-    def walk(
-        self, resource: str, pages: Callable[[str | None, dict | None], Iterator[Page]]
-    ) -> Iterator[Page]:
-        """Yields pages of ``resource``; the caller ingests each one inside ``commit_page``."""
+    def ingest_walk(
+        self,
+        resource: str,
+        pages: Callable[[str | None, dict | None], Iterator[Page]],
+        context: Any = None,
+    ) -> None:
+        """Walks ``resource`` from its cursor and ingests every page (``queue_page``).
+
+        A walk of one page is applied here, the page and its position in one transaction. A
+        longer one is handed to page workers (page_workers.py), when the settings and the
+        database allow: they apply pages side by side, and positions are saved in page order.
+        """
         walk = self._begin(resource)
         self._note(resource=resource, resumed=walk.resumed, since=walk.since)
-        # Reached again only when the caller asks for the next page, i.e. after it committed
-        # this one (commit_page saved the position with it).
-        yield from _prefetched(pages(walk.since, walk.position))
+        side_by_side = None
+        try:
+            for page in _prefetched(pages(walk.since, walk.position)):
+                if side_by_side is None and page.resume is not None and self._side_by_side():
+                    side_by_side = _PagesSideBySide(self, resource, context)
+                if side_by_side is not None:
+                    side_by_side.submit(page)
+                else:
+                    with self.commit_page(resource, page):
+                        self.queue_page(resource, self.page_payload(page), context)
+            if side_by_side is not None:
+                side_by_side.finish()
+        except BaseException:
+            if side_by_side is not None:
+                side_by_side.abandon()
+            raise
         self._finish(walk)
+
+    def _side_by_side(self) -> bool:
+        # Workers see only committed rows, on their own connections: not under an open
+        # transaction (a test's, or a caller's), and never with SQLite's single writer.
+        return (
+            getattr(django_settings, "SYNC_PAGE_WORKERS", 1) > 1
+            and connection.vendor == "postgresql"
+            and not connection.in_atomic_block
+        )
+
+    def pool(self) -> PagePool:
+        if self._pool is None:
+            self._pool = PagePool(
+                django_settings.SYNC_PAGE_WORKERS,
+                # The environment's: an overridden settings object (tests) names no module.
+                settings_module=os.environ.get("DJANGO_SETTINGS_MODULE")
+                or django_settings.SETTINGS_MODULE,
+                database={"NAME": connection.settings_dict["NAME"]},
+            )
+        return self._pool
 
     def _begin(self, resource: str) -> Walk:
         cursor, _ = SyncCursor.objects.get_or_create(
@@ -450,13 +517,17 @@ class ProviderSync:
             self._pending = []
             self._restore(before)
             raise
-        self._pages += 1
-        if self._pages % STATS_CHECK_PAGES == 0 and not connection.in_atomic_block:
+        self._committed(1)
+
+    def _committed(self, pages: int) -> None:
+        before, self._pages = self._pages, self._pages + pages
+        crossed = self._pages // STATS_CHECK_PAGES > before // STATS_CHECK_PAGES
+        if crossed and not connection.in_atomic_block:
             statistics_refresh()
         if self.on_progress:
             self.on_progress(self.run)
 
-    def _write_page(self, resource: str, page: Page) -> None:
+    def _write_page(self, resource: str, page: Page | None) -> None:
         """Ingests the queued items and saves the position, in a savepoint that is tried again
         when PostgreSQL picks it as a deadlock victim.
 
@@ -470,10 +541,12 @@ class ProviderSync:
         pending, before = list(self._pending), self._tally()
         for attempt in range(1, PAGE_ATTEMPTS + 1):
             try:
-                with transaction.atomic():
+                with transaction.atomic(), contacts_created_collect() as created:
                     self._flush()
-                    self._save_position(resource, page)
+                    if page is not None:  # else the coordinator saves it (_PagesSideBySide)
+                        self._save_position(resource, page.resume, pages=1, items=len(page.items))
                     _check_constraints_now()
+                self.created_contacts = created
                 return
             except OperationalError as exc:
                 if not _lost_a_lock_race(exc) or attempt == PAGE_ATTEMPTS:
@@ -506,21 +579,23 @@ class ProviderSync:
         self.run.progress = copy.deepcopy(progress)
         del self.errors[errors:]
 
-    def _save_position(self, resource: str, page: Page) -> None:
+    def _save_position(
+        self, resource: str, resume: dict[str, Any] | None, *, pages: int, items: int
+    ) -> None:
         cursor = SyncCursor.objects.select_for_update().get(
             org=self.org, provider=self.provider, resource=resource
         )
         state = cursor.cursor or {}
         if "walk" in state:
-            state["walk"]["position"] = page.resume
-            state["walk"]["done"] = page.resume is None
+            state["walk"]["position"] = resume
+            state["walk"]["done"] = resume is None
         cursor.cursor = state
         cursor.save(update_fields=["cursor", "updated_at"])
         progress = self.run.progress.setdefault("resources", {}).setdefault(
             resource, {"pages": 0, "items": 0}
         )
-        progress["pages"] += 1
-        progress["items"] += len(page.items)
+        progress["pages"] += pages
+        progress["items"] += items
         self.run.progress["current"] = resource
         self.run.reconciliation = self.reconciliation
         if self.errors:
@@ -613,6 +688,155 @@ class ProviderSync:
     def settings(self) -> Mapping[str, Any]:
         value = (self.org.settings or {}).get(self.provider)
         return value if isinstance(value, Mapping) else {}
+
+
+class _PagesSideBySide:
+    """One walk's pages on the page workers. Results are added to the run as they come; a
+    walk's position is saved once every page before it has committed, so the cursor never
+    passes a page that is not in the database."""
+
+    def __init__(self, syncer: ProviderSync, resource: str, context: Any):
+        self.syncer = syncer
+        self.resource = resource
+        self.context = context
+        self.submitted = 0
+        self.saved = 0  # pages 0 .. saved-1 are committed and the position is past them
+        self.pages: dict[int, tuple[dict[str, Any] | None, int]] = {}
+        self.committed: set[int] = set()
+        self.failure: str | None = None
+        # For the namesake check: the pages each page ran beside, and who each page created.
+        self.running: set[int] = set()
+        self.beside: dict[int, set[int]] = {}
+        self.created: dict[int, list[int]] = {}
+
+    def submit(self, page: Page) -> None:
+        if self.failure is None:
+            seq, self.submitted = self.submitted, self.submitted + 1
+            self.pages[seq] = (page.resume, len(page.items))
+            self.beside[seq] = set(self.running)
+            self.running.add(seq)
+            job = {
+                "seq": seq,
+                "org": self.syncer.org.pk,
+                "provider": self.syncer.provider,
+                "full": self.syncer.full,
+                "since": self.syncer.since,
+                "resource": self.resource,
+                "items": self.syncer.page_payload(page),
+                "context": self.context,
+            }
+            self._take(self.syncer.pool().submit(job))
+        if self.failure is not None:
+            self.abandon()
+            raise SyncError(self.failure)
+
+    def finish(self) -> None:
+        self._take(self.syncer.pool().drain())
+        if self.failure is not None:
+            raise SyncError(self.failure)
+
+    def abandon(self) -> None:
+        """Waits for the pages still being applied and counts them: they commit either way."""
+        pool = self.syncer._pool
+        if pool is not None and pool.in_flight:
+            # A stopped worker is already on its way up as the walk's failure.
+            with contextlib.suppress(PageWorkerError):
+                self._take(pool.drain())
+
+    def _take(self, results: list[dict[str, Any]]) -> None:
+        syncer, run = self.syncer, self.syncer.run
+        for result in results:
+            seq = result["seq"]
+            self.running.discard(seq)
+            if "failure" in result:
+                self.failure = self.failure or (
+                    f"{self.resource} page {seq + 1} of this run: {result['failure']}"
+                )
+                continue
+            for field in COUNT_FIELDS:
+                setattr(run, field, getattr(run, field) + result["counts"][field])
+            _add_counts(syncer.reconciliation, result["reconciliation"])
+            syncer.errors.extend(result["errors"])
+            if result["retries"]:
+                run.progress["page_retries"] = (
+                    run.progress.get("page_retries", 0) + result["retries"]
+                )
+            self.committed.add(seq)
+            self.created[seq] = result["created_contacts"]
+        self._review_namesakes()
+        first = self.saved
+        resume, items = None, 0
+        while self.saved in self.committed:
+            self.committed.discard(self.saved)
+            resume, count = self.pages.pop(self.saved)
+            items += count
+            self.saved += 1
+        if self.saved > first:
+            with transaction.atomic():
+                syncer._save_position(self.resource, resume, pages=self.saved - first, items=items)
+            syncer._committed(self.saved - first)
+
+    def _review_namesakes(self) -> None:
+        """Namesakes that two pages created side by side were weighed by neither resolve:
+        weighed now, each page against the pages it ran beside, once all of them committed."""
+        for seq in sorted(self.created):
+            beside = self.beside.get(seq)
+            if beside is None or beside & self.running:
+                continue
+            among = [c for other in beside for c in self.created.get(other, ())]
+            queued = self._namesakes_review(self.created[seq], among) if among else 0
+            if queued:
+                _add_counts(self.syncer.reconciliation, {"namesakes_reviewed_side_by_side": queued})
+            del self.beside[seq]
+        # A page's contacts are needed until every page that ran beside it was weighed.
+        needed = set(self.beside) | {o for beside in self.beside.values() for o in beside}
+        for seq in [seq for seq in self.created if seq not in needed]:
+            del self.created[seq]
+
+    def _namesakes_review(self, contact_ids: list[int], among: list[int]) -> int:
+        # Its review rows lock the contacts they point to, which a worker may be locking too.
+        for attempt in range(1, PAGE_ATTEMPTS + 1):
+            try:
+                with transaction.atomic():
+                    queued = namesakes_review(
+                        org=self.syncer.org, contact_ids=contact_ids, among=among
+                    )
+                    _check_constraints_now()
+                return queued
+            except OperationalError as exc:
+                if not _lost_a_lock_race(exc) or attempt == PAGE_ATTEMPTS:
+                    raise
+                time.sleep(random.uniform(0, 0.05 * attempt))
+        return 0
+
+
+def _add_counts(into: dict[str, Any], more: Mapping[str, Any]) -> None:
+    for key, value in more.items():
+        if isinstance(value, Mapping):
+            _add_counts(into.setdefault(key, {}), value)
+        else:
+            into[key] = into.get(key, 0) + value
+
+
+def page_apply(job: Mapping[str, Any]) -> dict[str, Any]:
+    """Applies one page in its own transaction (in a page worker) and returns what it counted."""
+    org = Organization.objects.get(pk=job["org"])
+    run = SyncRun(org=org, provider=job["provider"], full=job["full"])
+    syncer = SYNCERS[job["provider"]](
+        org=org, client=None, run=run, full=job["full"], since=job["since"], on_progress=None
+    )
+    syncer.queue_page(job["resource"], job["items"], job["context"])
+    with transaction.atomic():
+        _commit_without_flush_wait()
+        syncer._write_page(job["resource"], None)
+    return {
+        "seq": job["seq"],
+        "counts": {field: getattr(run, field) for field in COUNT_FIELDS},
+        "reconciliation": syncer.reconciliation,
+        "errors": syncer.errors,
+        "retries": run.progress.get("page_retries", 0),
+        "created_contacts": syncer.created_contacts,
+    }
 
 
 PREFETCH_PAGES = 2
@@ -735,10 +959,14 @@ class CalendlySync(ProviderSync):
                 ]
                 yield page
 
-        for page in self.walk("scheduled_events", pages):
-            with self.commit_page("scheduled_events", page):
-                for invitee, event in page.related:
-                    self._invitee(invitee, event)
+        self.ingest_walk("scheduled_events", pages)
+
+    def page_payload(self, page: Page) -> list[Any]:
+        return page.related
+
+    def queue_page(self, resource: str, items: list[Any], context: Any) -> None:
+        for invitee, event in items:
+            self._invitee(invitee, event)
 
     def _invitee(self, invitee: Mapping[str, Any], event: Mapping[str, Any]) -> None:
         canceled = invitee.get("status") == "canceled"
@@ -765,27 +993,28 @@ class TypeformSync(ProviderSync):
     provider = "typeform"
 
     def sync(self) -> None:
-        from apps.integrations.ingest import typeform_field_mapping
-
         form_ids = self.settings().get("form_ids") or [f["id"] for f in self.client.forms()]
         for form_id in form_ids:
-            parse = functools.partial(
-                _typeform_response,
-                form_id=form_id,
-                definition=self.client.form(form_id),
-                field_mapping=typeform_field_mapping(org=self.org, form_id=form_id),
-            )
-            resource = f"responses:{form_id}"
+            context = {"form_id": form_id, "definition": self.client.form(form_id)}
 
             def pages(since, position, form_id=form_id):
                 return self.client.response_pages(
                     form_id, since=_typeform_time(since), after=(position or {}).get("after")
                 )
 
-            for page in self.walk(resource, pages):
-                with self.commit_page(resource, page):
-                    for item in page.items:
-                        self.ingest("responses", item, parse, "token")
+            self.ingest_walk(f"responses:{form_id}", pages, context)
+
+    def queue_page(self, resource: str, items: list[Any], context: Any) -> None:
+        from apps.integrations.ingest import typeform_field_mapping
+
+        parse = functools.partial(
+            _typeform_response,
+            form_id=context["form_id"],
+            definition=context["definition"],
+            field_mapping=typeform_field_mapping(org=self.org, form_id=context["form_id"]),
+        )
+        for item in items:
+            self.ingest("responses", item, parse, "token")
 
 
 class CloseSync(ProviderSync):
@@ -810,16 +1039,8 @@ class CloseSync(ProviderSync):
                 )
             )
         self.reconciliation["team_members"] = members
-        from apps.integrations.ingest import close_lead_owner_field, close_no_show_rule
-
-        # Parsed with the same org settings as the webhooks (ingest.py owns them).
-        rule = close_no_show_rule(org=self.org)
-        owner_field = close_lead_owner_field(org=self.org)
-        parsers = {
-            "leads": lambda o: close.parse_lead(o, lead_owner_field=owner_field),
-            "opportunities": close.parse_opportunity,
-            "calls": lambda o: close.parse_call(o, no_show_rule=rule),
-        }
+        # A resource's walk ends, its last page committed, before the next one's starts:
+        # opportunities and calls find their leads' contacts.
         for resource, path in self.RESOURCES:
             # A backfill walks by creation date; an incremental run by last change.
             def pages(since, position, path=path):
@@ -832,11 +1053,22 @@ class CloseSync(ProviderSync):
                     skip=position.get("skip", 0),
                 )
 
-            parse = _one(parsers[resource])
-            for page in self.walk(resource, pages):
-                with self.commit_page(resource, page):
-                    for item in page.items:
-                        self.ingest(resource, item, parse)
+            self.ingest_walk(resource, pages)
+
+    def queue_page(self, resource: str, items: list[Any], context: Any) -> None:
+        from apps.integrations.ingest import close_lead_owner_field, close_no_show_rule
+
+        # Parsed with the same org settings as the webhooks (ingest.py owns them).
+        if resource == "leads":
+            owner_field = close_lead_owner_field(org=self.org)
+            parse = _one(lambda o: close.parse_lead(o, lead_owner_field=owner_field))
+        elif resource == "calls":
+            rule = close_no_show_rule(org=self.org)
+            parse = _one(lambda o: close.parse_call(o, no_show_rule=rule))
+        else:
+            parse = _one(close.parse_opportunity)
+        for item in items:
+            self.ingest(resource, item, parse)
 
 
 class StripeSync(ProviderSync):
@@ -852,10 +1084,11 @@ class StripeSync(ProviderSync):
                     starting_after=(position or {}).get("starting_after"),
                 )
 
-            for page in self.walk(resource, pages):
-                with self.commit_page(resource, page):
-                    for item in page.items:
-                        self.ingest(resource, item, _STRIPE_PARSERS[resource])
+            self.ingest_walk(resource, pages)
+
+    def queue_page(self, resource: str, items: list[Any], context: Any) -> None:
+        for item in items:
+            self.ingest(resource, item, _STRIPE_PARSERS[resource])
 
 
 class WhopSync(ProviderSync):
@@ -872,10 +1105,11 @@ class WhopSync(ProviderSync):
                 query["created_after"] = since
             return self.client.pages("payments", query, after=(position or {}).get("after"))
 
-        for page in self.walk("payments", pages):
-            with self.commit_page("payments", page):
-                for item in page.items:
-                    self.ingest("payments", item, _whop_payment)
+        self.ingest_walk("payments", pages)
+
+    def queue_page(self, resource: str, items: list[Any], context: Any) -> None:
+        for item in items:
+            self.ingest("payments", item, _whop_payment)
 
 
 # ingest_record takes the event records the webhooks produce; a listed object is wrapped in one
