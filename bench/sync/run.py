@@ -8,7 +8,9 @@ real sync services (clients, cursors, parse, ingest_records into PostgreSQL) for
 Typeform and Close one after the other, as `manage.py sync ORG` does. For each provider it prints
 records, requests, wall time, the floor the rate limit sets for that many requests (wall time
 can't be shorter), the ratio actual/floor, records/s, and the RSS seen across pages; then the
-peak RSS of the process (resource.getrusage). ``--rate-scale`` multiplies the server's limits
+peak RSS of the process (resource.getrusage) and of its page workers, and whether every
+person ended as one contact. ``--page-workers N`` sets SYNC_PAGE_WORKERS (1: every page applied
+in the sync's own process). ``--rate-scale`` multiplies the server's limits
 and the clients' pacing alike (time compression); the floor at the documented limits is printed
 too. The last line is one JSON object with every figure.
 
@@ -79,13 +81,21 @@ def main() -> None:
     parser.add_argument(
         "--parallel", action="store_true", help="each provider in its own process, side by side"
     )
+    parser.add_argument(
+        "--page-workers",
+        type=int,
+        default=settings.SYNC_PAGE_WORKERS,
+        help="processes a walk's pages are applied by (SYNC_PAGE_WORKERS; 1: the sync's own)",
+    )
     # Internal: a --parallel child syncs one provider of the parent's org against its server.
     parser.add_argument("--child-org", help=argparse.SUPPRESS)
     parser.add_argument("--child-base", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    settings.SYNC_PAGE_WORKERS = args.page_workers
     if args.no_ingest:
         from apps.integrations import ingest
 
+        settings.SYNC_PAGE_WORKERS = 1  # the no-op replaces ingest_records in this process only
         ingest.ingest_records = lambda *, items, **kwargs: [ingest.Outcome.CREATED] * len(items)
     if args.child_org:
         org = Organization.objects.get(slug=args.child_org)
@@ -158,6 +168,10 @@ def sync_provider(org: Organization, provider: str, args, base: str) -> dict:
         "rss_mb_min": round(min(samples), 1) if samples else None,
         "rss_mb_max": round(max(samples), 1) if samples else None,
         "peak_rss_mb": round(peak_rss_mb(), 1),
+        "page_workers": (sync.progress.get("page_workers") or {}).get("count", 0),
+        "page_worker_peak_rss_mb": max(
+            (sync.progress.get("page_workers") or {}).get("peak_rss_mb") or [0]
+        ),
     }
 
 
@@ -168,6 +182,12 @@ def print_provider(provider: str, figures: dict) -> None:
         f"{figures['floor_seconds']:8.1f}s (x{figures['actual_over_floor']}) "
         f"{figures['records_per_second']:>8} rec/s  rss {figures['rss_mb_min']}-"
         f"{figures['rss_mb_max']} MB  429 waits {figures['rate_limit_wait_s']}s"
+        + (
+            f"  {figures['page_workers']} page workers (peak RSS "
+            f"{figures['page_worker_peak_rss_mb']} MB)"
+            if figures["page_workers"]
+            else ""
+        )
         + (f"  error: {figures['error']}" if figures["error"] else ""),
         flush=True,
     )
@@ -201,6 +221,7 @@ def run_parallel(args, base: str) -> dict:
                 f"--child-org={org.slug}",
                 f"--child-base={base}",
                 f"--rate-scale={args.rate_scale}",
+                f"--page-workers={args.page_workers}",
                 *(["--no-ingest"] if args.no_ingest else []),
             ],
             stdout=subprocess.PIPE,
@@ -218,15 +239,7 @@ def run_parallel(args, base: str) -> dict:
     records = sum(p["records"] for p in results["providers"].values())
     # Each provider's limit is its own, so side by side the slowest provider sets the floor.
     floor = max(p["floor_seconds"] for p in results["providers"].values())
-    people = len(
-        {
-            email.lower()
-            for email in Contact.objects.for_org(org)
-            .filter(merged_into__isnull=True)
-            .values_list("primary_email", flat=True)
-        }
-    )
-    contacts = Contact.objects.for_org(org).filter(merged_into__isnull=True).count()
+    contacts, people = contacts_and_people(org)
     results.update(
         total_records=records,
         total_seconds=round(total, 2),
@@ -234,7 +247,10 @@ def run_parallel(args, base: str) -> dict:
         total_records_per_second=round(records / total, 1),
         contacts=contacts,
         distinct_emails=people,
-        peak_rss_mb_per_process=max(p["peak_rss_mb"] for p in results["providers"].values()),
+        peak_rss_mb_per_process=max(
+            max(p["peak_rss_mb"], p["page_worker_peak_rss_mb"])
+            for p in results["providers"].values()
+        ),
     )
     print(
         f"total     {records} records in {total:.1f}s (floor {floor:.1f}s, x{total / floor:.3f}), "
@@ -242,6 +258,20 @@ def run_parallel(args, base: str) -> dict:
         f"emails; peak RSS {results['peak_rss_mb_per_process']} MB per process"
     )
     return results
+
+
+def contacts_and_people(org: Organization) -> tuple[int, int]:
+    """Live contacts, and distinct emails among them: equal when every person is one contact."""
+    emails = (
+        Contact.objects.for_org(org)
+        .filter(merged_into__isnull=True)
+        .values_list("primary_email", flat=True)
+    )
+    contacts, people = 0, set()
+    for email in emails.iterator():
+        contacts += 1
+        people.add(email.lower())
+    return contacts, len(people)
 
 
 def run(args, base: str) -> dict:
@@ -264,11 +294,18 @@ def run(args, base: str) -> dict:
         ),
         total_records_per_second=round(records / total, 1),
         peak_rss_mb=round(peak_rss_mb(), 1),
+        page_worker_peak_rss_mb=max(
+            p["page_worker_peak_rss_mb"] for p in results["providers"].values()
+        ),
     )
+    contacts, people = contacts_and_people(org)
+    results.update(contacts=contacts, distinct_emails=people)
     print(
         f"total     {records} records in {total:.1f}s (floor {floor:.1f}s, x{total / floor:.3f}), "
-        f"{records / total:.1f} rec/s, peak RSS {results['peak_rss_mb']} MB; floor at the "
-        f"documented limits {results['total_floor_seconds_at_documented_limits']}s"
+        f"{records / total:.1f} rec/s, peak RSS {results['peak_rss_mb']} MB (page workers "
+        f"{results['page_worker_peak_rss_mb']} MB); {contacts} contacts for {people} distinct "
+        f"emails; floor at the documented limits "
+        f"{results['total_floor_seconds_at_documented_limits']}s"
     )
     return results
 
