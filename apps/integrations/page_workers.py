@@ -191,9 +191,14 @@ def main() -> None:
     # The coordinator's database, which under pytest is the test database, not the configured one.
     connections["default"].settings_dict.update(hello["database"])
     settings.DEBUG = False  # DEBUG would keep every statement of a backfill in memory
-    from apps.integrations.sync import page_apply
+    from apps.integrations.sync import collect_less_often, page_apply
 
     outbox.send({"ready": True})
+    with collect_less_often():
+        _serve(inbox, outbox, page_apply)
+
+
+def _serve(inbox: Connection, outbox: Connection, page_apply) -> None:
     while True:
         try:
             job = inbox.recv()

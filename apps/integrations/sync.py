@@ -157,7 +157,7 @@ def sync_run(
                 org=org, client=client, run=run, full=full, since=since, on_progress=on_progress
             )
             try:
-                with _collect_less_often():
+                with collect_less_often():
                     syncer.sync()
             finally:
                 syncer.close()
@@ -280,7 +280,7 @@ class Walk:
 
 
 @contextmanager
-def _collect_less_often():
+def collect_less_often():
     """Fewer cyclic garbage collections while a sync runs, as the defaults are restored after.
 
     A backfill allocates millions of short-lived objects next to the identity resolver's large
