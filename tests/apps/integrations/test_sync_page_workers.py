@@ -312,3 +312,21 @@ def test_namesakes_on_pages_applied_at_the_same_time_are_still_reviewed(workers)
     candidate = MergeCandidate.objects.for_org(org).get(contact_a_id=a, contact_b_id=b)
     assert "created side by side: an admin decides" in candidate.reasons
     assert run.reconciliation["namesakes_reviewed_side_by_side"] == 1
+
+
+def test_a_page_a_worker_cannot_apply_fails_the_run_and_the_cursor_stays_before_it(workers):
+    answers = [response(i, token=f"tok-{i:03d}") for i in range(12)]
+    answers[6]["token"] = "x" * 300  # on page 2: longer than any external id PostgreSQL keeps
+    org = new_org("refused")
+
+    run = typeform_sync(org, answers)
+
+    assert run.status == SyncRun.Status.FAILED
+    assert run.error.startswith("SyncError: responses:F1 page 2 of this run: DataError: value too")
+    walk = SyncCursor.objects.get(org=org, provider="typeform").cursor["walk"]
+    assert walk["position"] == {"after": "tok-003"}
+    assert run.progress["resources"]["responses:F1"] == {"pages": 1, "items": 4}
+    stored = set(SourceRecord.objects.for_org(org).values_list("external_id", flat=True))
+    assert {f"tok-{i:03d}" for i in range(4)} <= stored
+    assert not stored & {f"tok-{i:03d}" for i in range(4, 8)}
+    assert _page_workers_of_this_process() == []
