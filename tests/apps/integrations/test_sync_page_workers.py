@@ -29,7 +29,9 @@ from apps.integrations.clients import typeform as typeform_client
 from apps.integrations.models import SyncCursor, SyncRun
 from apps.integrations.services import credential_set
 from apps.integrations.sync import sync_run
+from apps.meetings.models import Meeting
 from apps.orgs.models import Organization
+from tests.apps.integrations.test_sync import FakeCalendly
 from tests.apps.integrations.test_sync_providers import listing, unpaced
 from tests.attribution.sources.conftest import load_fixture
 
@@ -330,3 +332,35 @@ def test_a_page_a_worker_cannot_apply_fails_the_run_and_the_cursor_stays_before_
     assert {f"tok-{i:03d}" for i in range(4)} <= stored
     assert not stored & {f"tok-{i:03d}" for i in range(4, 8)}
     assert _page_workers_of_this_process() == []
+
+
+def test_calendly_pages_on_workers_add_up_counts_and_reconciliation(workers, team_a):
+    org = team_a.org
+    credential_set(org=org, provider="calendly", name="api_token", value="cal_tok", actor=None)
+
+    with responses.RequestsMock() as rsps:
+        FakeCalendly(250, canceled={7}).install(rsps)
+        first = sync_run(org=org, provider="calendly", client_options=unpaced())
+    # Canceled since, and the webhook never came: found by the next run.
+    with responses.RequestsMock() as rsps:
+        FakeCalendly(250, canceled={7, 120}).install(rsps)
+        second = sync_run(org=org, provider="calendly", client_options=unpaced())
+
+    for run in (first, second):
+        assert run.status == SyncRun.Status.SUCCEEDED, run.error
+        assert run.progress["page_workers"]["count"] == 2
+        assert run.progress["resources"]["scheduled_events"] == {"pages": 3, "items": 250}
+    assert counts(first) == {
+        "fetched": 250, "created": 250, "updated": 0, "unchanged": 0, "failed": 0
+    }  # fmt: skip
+    assert counts(second) == {
+        "fetched": 250, "created": 0, "updated": 1, "unchanged": 249, "failed": 0
+    }  # fmt: skip
+    assert second.reconciliation["missed_by_webhooks"] == 1
+    assert second.reconciliation["cancellations_discovered"] == 1
+    assert second.reconciliation["by_resource"]["invitees"] == {"created": 0, "updated": 1}
+    meetings = Meeting.objects.for_org(org)
+    assert meetings.count() == 250
+    assert set(meetings.filter(status="canceled").values_list("external_id", flat=True)) == {
+        f"https://api.calendly.com/scheduled_events/SE{n:05d}/invitees/IN{n:05d}" for n in (7, 120)
+    }
