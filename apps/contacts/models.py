@@ -50,6 +50,10 @@ class Contact(OrgOwnedModel):
             models.Index(fields=["org", "first_seen_at"]),
             models.Index(fields=["org", "original_source", "original_campaign"]),
             models.Index(fields=["org", "last_name", "first_name"]),
+            # Every page of a sync asks whether its org erased anyone (ingest._erased_for).
+            models.Index(
+                fields=["org"], name="contact_erased_idx", condition=Q(erased_at__isnull=False)
+            ),
         ]
 
     def __str__(self):

@@ -96,42 +96,15 @@ def contact_erase(*, org: Organization, contact: Contact, actor: User | None) ->
     Gone: names, company, emails, phones, provider ids, raw payloads, form answers, call
     notes, landing URLs, review pairs, the undo data of merges, and the bodies of webhook
     deliveries that carry any of their identifiers. A delivery not processed yet is closed, so
-    it cannot bring them back; a later sync or webhook from a provider that still holds them
-    would, as a new contact. The audit row records counts, never values.
+    it cannot bring them back, and a later sync or webhook about an object already held for them
+    applies to this nameless contact without storing anything personal
+    (``erased_contacts_scrub``). The audit row records counts, never values.
     """
     with transaction.atomic():
         ids = person_contact_ids(org=org, contact=contact)
         people = Contact.objects.for_org(org).select_for_update().filter(pk__in=ids)
         list(people)  # takes the locks before anything is read for erasure
-        tokens = _identifying_tokens(org, ids)
-        merges = ContactMerge.objects.for_org(org).filter(
-            Q(winner_id__in=ids) | Q(loser_id__in=ids)
-        )
-        _erase_audit_reasons(org, [str(pk) for pk in merges.values_list("pk", flat=True)])
-        counts = {
-            "contacts": len(ids),
-            "identifiers": Identifier.objects.filter(contact_id__in=ids).delete()[0],
-            "name_keys": ContactNameKey.objects.filter(contact_id__in=ids).delete()[0],
-            "review_pairs": MergeCandidate.objects.for_org(org)
-            .filter(Q(contact_a_id__in=ids) | Q(contact_b_id__in=ids))
-            .delete()[0],
-            "merges": merges.update(moved={}, reason=""),
-            "source_records": SourceRecord.objects.filter(contact_id__in=ids).update(payload={}),
-            "touchpoints": Touchpoint.objects.filter(contact_id__in=ids).update(landing_url=""),
-            "meetings": Meeting.objects.for_org(org)
-            .filter(contact_id__in=ids)
-            .update(questions=[], cancel_reason=""),
-            "post_call_forms": PostCallForm.objects.filter(meeting__contact_id__in=ids).update(
-                notes="", custom={}
-            ),
-            "call_activities": CallActivity.objects.for_org(org)
-            .filter(contact_id__in=ids)
-            .update(note=""),
-            "payments": Payment.objects.for_org(org)
-            .filter(contact_id__in=ids)
-            .update(description=""),
-            "webhook_events": _erase_deliveries(org, tokens),
-        }
+        counts = {"contacts": len(ids), **_erase_rows(org, ids)}
         people.update(
             first_name="",
             last_name="",
@@ -142,6 +115,57 @@ def contact_erase(*, org: Organization, contact: Contact, actor: User | None) ->
             erased_at=timezone.now(),
         )
         audit_log_write(org=org, actor=actor, action="contact.erase", target=contact, **counts)
+    return counts
+
+
+def erased_contacts_scrub(
+    *, org: Organization, contact_ids: Iterable[int], deliveries: bool = True
+) -> dict[str, int]:
+    """Erases again what a sync or webhook just wrote about already erased contacts: a provider
+    that still holds them sends their raw objects, answers and notes with every update.
+    ``deliveries=False`` leaves the webhook inbox unsearched (a sync page stores no delivery)."""
+    ids = list(
+        Contact.objects.for_org(org)
+        .filter(pk__in=list(contact_ids), erased_at__isnull=False)
+        .values_list("pk", flat=True)
+    )
+    if not ids:
+        return {}
+    with transaction.atomic():
+        Contact.objects.for_org(org).filter(pk__in=ids).update(
+            first_name="", last_name="", primary_email="", primary_phone="", company="",
+            field_sources={},
+        )  # fmt: skip
+        return _erase_rows(org, ids, deliveries=deliveries)
+
+
+def _erase_rows(org: Organization, ids: list[int], *, deliveries: bool = True) -> dict[str, int]:
+    """Blanks what identifies the people ``ids`` in every row about them; their contact rows
+    are the caller's."""
+    tokens = _identifying_tokens(org, ids)
+    merges = ContactMerge.objects.for_org(org).filter(Q(winner_id__in=ids) | Q(loser_id__in=ids))
+    _erase_audit_reasons(org, [str(pk) for pk in merges.values_list("pk", flat=True)])
+    counts = {
+        "identifiers": Identifier.objects.filter(contact_id__in=ids).delete()[0],
+        "name_keys": ContactNameKey.objects.filter(contact_id__in=ids).delete()[0],
+        "review_pairs": MergeCandidate.objects.for_org(org)
+        .filter(Q(contact_a_id__in=ids) | Q(contact_b_id__in=ids))
+        .delete()[0],
+        "merges": merges.update(moved={}, reason=""),
+        "source_records": SourceRecord.objects.filter(contact_id__in=ids).update(payload={}),
+        "touchpoints": Touchpoint.objects.filter(contact_id__in=ids).update(landing_url=""),
+        "meetings": Meeting.objects.for_org(org)
+        .filter(contact_id__in=ids)
+        .update(questions=[], cancel_reason=""),
+        "post_call_forms": PostCallForm.objects.filter(meeting__contact_id__in=ids).update(
+            notes="", custom={}
+        ),
+        "call_activities": CallActivity.objects.for_org(org)
+        .filter(contact_id__in=ids)
+        .update(note=""),
+        "payments": Payment.objects.for_org(org).filter(contact_id__in=ids).update(description=""),
+        "webhook_events": _erase_deliveries(org, tokens) if deliveries else 0,
+    }
     return counts
 
 
