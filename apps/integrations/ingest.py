@@ -15,6 +15,7 @@ import dataclasses
 import hashlib
 import json
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -23,6 +24,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import DataError, IntegrityError, connection, transaction
+from django.db.models import Q
 
 from apps.contacts.lookups import contacts_holding
 from apps.contacts.models import (
@@ -32,6 +34,7 @@ from apps.contacts.models import (
     Touchpoint,
     TouchpointKind,
 )
+from apps.contacts.privacy import erased_contacts_scrub
 from apps.contacts.services import (
     ResolveResult,
     SourceRecordRow,
@@ -40,7 +43,7 @@ from apps.contacts.services import (
     contact_resolve_many,
     source_records_upsert_many,
 )
-from apps.deals.models import CallActivity
+from apps.deals.models import CallActivity, Deal
 from apps.deals.services import deals_upsert_from_crm_many
 from apps.meetings.models import Meeting
 from apps.meetings.services import (
@@ -50,6 +53,7 @@ from apps.meetings.services import (
 )
 from apps.orgs.bulk import insert_rows
 from apps.orgs.models import Organization, TeamMember
+from apps.payments.models import Payment
 from apps.payments.services import payment_upsert, refund_upsert
 from attribution.sources import calendly, close, stripe, typeform, whop
 from attribution.sources.records import (
@@ -162,6 +166,9 @@ def _jsonable(value: object) -> object:
 
 
 def _payload(record: object, raw: Mapping[str, Any] | None) -> dict:
+    erased = _ERASED.get()
+    if erased is not None and id(record) in erased.records:
+        return {}
     if isinstance(raw, dict):
         # The provider's object as parsed from its JSON: stored as it is, it already compares
         # equal to what the database gives back (no copy: a page holds thousands).
@@ -201,6 +208,9 @@ _PRERESOLVED: ContextVar[dict[tuple[int, str | None], ResolveResult] | None] = C
 def _resolved(
     org: Organization, person: PersonObservation, lead_status: str | None = None
 ) -> ResolveResult:
+    erased = _ERASED.get()
+    if erased is not None and id(person) in erased.people:
+        return ResolveResult(contact=erased.people[id(person)], created=False, decision="erased")
     page = _PRERESOLVED.get()
     hit = page.get((id(person), lead_status)) if page is not None else None
     return hit or contact_resolve(org=org, observation=person, lead_status=lead_status)
@@ -335,7 +345,9 @@ def ingest_record(
     _check_via(via)
     with transaction.atomic():
         _lock_objects(org, [record])
-        return _apply(org, [(record, raw)])[0]
+        # The webhook inbox holds the delivery being applied: it is erased too.
+        with _erased_people(org, [record], deliveries=True):
+            return _apply(org, [(record, raw)])[0]
 
 
 def ingest_records(
@@ -353,14 +365,16 @@ def ingest_records(
     if not items:
         return []
     results: list[Outcome | Exception] = []
+    records = [record for record, _ in items]
     with transaction.atomic():
-        _lock_objects(org, [record for record, _ in items])
-        token = _PRERESOLVED.set(_preresolve(org, items))
-        try:
-            for run in _runs(items):
-                results += _apply_isolated(org, run)
-        finally:
-            _PRERESOLVED.reset(token)
+        _lock_objects(org, records)
+        with _erased_people(org, records, deliveries=via == "webhook"):
+            token = _PRERESOLVED.set(_preresolve(org, items))
+            try:
+                for run in _runs(items):
+                    results += _apply_isolated(org, run)
+            finally:
+                _PRERESOLVED.reset(token)
     return results
 
 
@@ -450,7 +464,10 @@ def _preresolve(
 ) -> dict[tuple[int, str | None], ResolveResult]:
     """Every person the page names, resolved in one contact_resolve_many per lead status."""
     by_status: dict[str | None, list[PersonObservation]] = {}
+    erased = _ERASED.get()
     for record, _ in items:
+        if erased is not None and id(record) in erased.records:
+            continue  # their erased contact, never resolved again (_resolved)
         for person, status in _persons(record):
             by_status.setdefault(status, []).append(person)
     if sum(map(len, by_status.values())) < 2:
@@ -465,6 +482,117 @@ def _preresolve(
     except _REFUSED:
         return {}  # each handler resolves its own, and the refused one fails alone
     return resolved
+
+
+# --- people erased here -----------------------------------------------------------------------
+
+
+@dataclasses.dataclass
+class _Erased:
+    """Records about provider objects held for people erased here (privacy.contact_erase),
+    with their erased contact: by record, and by each person a record names."""
+
+    records: dict[int, Contact]
+    people: dict[int, Contact]
+
+
+_ERASED: ContextVar[_Erased | None] = ContextVar("ingest_erased", default=None)
+
+
+@contextmanager
+def _erased_people(org: Organization, records: Sequence[object], *, deliveries: bool):
+    """While records are applied: those about an object already held for an erased person
+    go to that nameless contact, their person unresolved, their raw object unstored. A
+    provider still holding the person must not bring them back; their calls, deals and money
+    still move the org's numbers. What the handlers wrote about them is erased again after."""
+    erased = _erased_for(org, records)
+    token = _ERASED.set(erased)
+    try:
+        yield
+    finally:
+        _ERASED.reset(token)
+    if erased is not None:
+        erased_contacts_scrub(
+            org=org, contact_ids={c.pk for c in erased.records.values()}, deliveries=deliveries
+        )
+
+
+def _object_lookups(record: object) -> list[tuple[str, str, str | None, str | None]]:
+    """(stored model, provider, object type, external id) of the objects a record is about."""
+    if isinstance(record, calendly.InviteeEvent):
+        return [("meeting", "calendly", None, record.invitee_uri)]
+    if isinstance(record, typeform.FormResponse):
+        return [("source", "typeform", "form_response", record.token)]
+    if isinstance(record, close.LeadOrContact):
+        external_id = record.lead_id if record.object_type == "lead" else record.contact_id
+        return [("source", "close", record.object_type, external_id or record.lead_id)]
+    if isinstance(record, close.Opportunity):
+        return [("deal", "close", None, record.opportunity_id)]
+    if isinstance(record, close.CallActivity):
+        return [("call", "close", None, record.activity_id)]
+    if isinstance(record, stripe.StripeEvent | whop.WhopEvent):
+        provider = "stripe" if isinstance(record, stripe.StripeEvent) else "whop"
+        money = [record.payment] if record.payment else []
+        money += record.refunds if isinstance(record, stripe.StripeEvent) else [record.refund]
+        lookups = [
+            ("payment", provider, None, key)
+            for item in money
+            if item is not None
+            for key in (item.payment_key, item.charge_id, item.payment_intent_id)
+        ]
+        if isinstance(record, whop.WhopEvent) and record.membership is not None:
+            lookups.append(("source", "whop", "membership", record.membership.membership_id))
+        return lookups
+    return []
+
+
+def _erased_for(org: Organization, records: Sequence[object]) -> _Erased | None:
+    if not Contact.objects.for_org(org).filter(erased_at__isnull=False).exists():
+        return None  # one probe of a partial index: the case of nearly every page
+    lookups = [[lk for lk in _object_lookups(record) if lk[3]] for record in records]
+    wanted: dict[tuple[str, str, str | None], set[str]] = {}
+    for model, provider, object_type, external_id in (lk for lks in lookups for lk in lks):
+        wanted.setdefault((model, provider, object_type), set()).add(external_id)
+    owners: dict[tuple, int] = {}
+    for (model, provider, object_type), ids in wanted.items():
+        for external_id, contact_id in _erased_owners(org, model, provider, object_type, ids):
+            owners[(model, provider, object_type, external_id)] = contact_id
+    if not owners:
+        return None
+    contacts = Contact.objects.for_org(org).in_bulk(set(owners.values()))
+    erased = _Erased({}, {})
+    for record, record_lookups in zip(records, lookups, strict=True):
+        contact_id = next((owners[lk] for lk in record_lookups if lk in owners), None)
+        if contact_id is None:
+            continue
+        erased.records[id(record)] = contacts[contact_id]
+        for person, _ in _persons(record):
+            erased.people[id(person)] = contacts[contact_id]
+    return erased
+
+
+def _erased_owners(
+    org: Organization, model: str, provider: str, object_type: str | None, ids: set[str]
+) -> list[tuple[str, int]]:
+    erased = {"contact__erased_at__isnull": False}
+    if model == "payment":
+        rows = (
+            Payment.objects.for_org(org)
+            .filter(Q(external_id__in=ids) | Q(charge_id__in=ids), provider=provider, **erased)
+            .values_list("external_id", "charge_id", "contact_id")
+        )
+        return [(key, contact) for ext, charge, contact in rows for key in (ext, charge) if key]
+    if model == "source":
+        queryset = SourceRecord.objects.for_org(org).filter(object_type=object_type)
+    else:
+        queryset = {"meeting": Meeting, "deal": Deal, "call": CallActivity}[model].objects.for_org(
+            org
+        )
+    return list(
+        queryset.filter(provider=provider, external_id__in=ids, **erased).values_list(
+            "external_id", "contact_id"
+        )
+    )
 
 
 def _object_key(record: object) -> str | None:
@@ -547,8 +675,11 @@ def _ingest_close_opportunities_many(
         )
 
     known = _contacts_by_close_ids(org, {pair for record, _ in items for pair in keys(record)})
+    erased = _ERASED.get()
     contacts = [
-        next((known[pair] for pair in keys(record) if pair in known), None) for record, _ in items
+        (erased.records.get(id(record)) if erased is not None else None)
+        or next((known[pair] for pair in keys(record) if pair in known), None)
+        for record, _ in items
     ]
     # An opportunity names the lead only by id: the person is created from those ids and
     # filled in when the lead's own event (or the sync) arrives.
