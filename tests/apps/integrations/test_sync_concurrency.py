@@ -51,8 +51,9 @@ def form_response(key: str, submitted_at: str) -> dict:
     return item
 
 
-def close_lead(key: str, created: str) -> dict:
-    first, last, email, phone = PEOPLE[key]
+def close_lead(key: str, created: str, person: tuple[str, str, str, str] | None = None) -> dict:
+    """A Close lead of one contact: ``person`` (first, last, email, phone), else PEOPLE[key]."""
+    first, last, email, phone = person or PEOPLE[key]
     return {
         "id": f"lead_{key}",
         "display_name": f"{first} {last}",

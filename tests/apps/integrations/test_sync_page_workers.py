@@ -32,6 +32,7 @@ from apps.integrations.sync import sync_run
 from apps.meetings.models import Meeting
 from apps.orgs.models import Organization
 from tests.apps.integrations.test_sync import FakeCalendly
+from tests.apps.integrations.test_sync_concurrency import close_lead
 from tests.apps.integrations.test_sync_providers import listing, unpaced
 from tests.attribution.sources.conftest import load_fixture
 
@@ -207,25 +208,7 @@ def test_close_opportunities_on_workers_find_the_contacts_their_leads_made(worke
     org = new_org("close-pages")
     leads, opportunities = [], []
     for i in range(7):
-        first, last, email, phone = person(i)
-        leads.append(
-            {
-                "id": f"lead_{i}",
-                "display_name": f"{first} {last}",
-                "status_label": "Qualified",
-                "contacts": [
-                    {
-                        "id": f"cont_{i}",
-                        "lead_id": f"lead_{i}",
-                        "name": f"{first} {last}",
-                        "emails": [{"email": email, "type": "office"}],
-                        "phones": [{"phone": phone, "type": "mobile"}],
-                    }
-                ],
-                "date_created": f"2026-03-02T10:00:0{i}+00:00",
-                "date_updated": f"2026-03-02T10:00:0{i}+00:00",
-            }
-        )
+        leads.append(close_lead(str(i), f"2026-03-02T10:00:0{i}+00:00", person(i)))
         opportunities.append(
             {
                 **load_fixture("close/opportunity.updated")["event"]["data"],
