@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from contextlib import contextmanager
 from datetime import date, datetime
 
 from django.db import transaction
@@ -135,9 +136,26 @@ def _contacts_bulk_changed(sender, *, org_id, moments, moved_contact_ids, **kwar
 def _register(org_id: int, payload: dict) -> None:
     pending = _local.__dict__.setdefault("pending", {})
     pending.setdefault(org_id, []).append(payload)
+    if getattr(_local, "deferred", 0):
+        return  # rollups_deferred flushes at its end
     # Every change registers a callback, but the first to run takes everything pending (so the
     # changes of a rolled-back transaction are at worst refreshed once more, never lost).
     transaction.on_commit(_flush)
+
+
+@contextmanager
+def rollups_deferred():
+    """The changes committed inside, by any number of transactions, enqueue one refresh when
+    the block ends (a sync page applied in several transactions)."""
+    depth = getattr(_local, "deferred", 0)
+    _local.deferred = depth + 1
+    try:
+        yield
+    finally:
+        _local.deferred = depth
+        if depth == 0:
+            # Inside an outer transaction, after it commits, as ever.
+            transaction.on_commit(_flush)
 
 
 def _flush() -> None:
