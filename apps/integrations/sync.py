@@ -2,10 +2,12 @@
 
 Every item goes through the provider's parse function and, a page at a time,
 ``ingest_records(via="sync")``: the same handlers a webhook's ``ingest_record`` runs, so a record
-delivered both ways is one row. Each list walk keeps a
-SyncCursor per (org, provider, resource): the position is saved in the same transaction as the
-page it follows, so a run killed mid-way resumes at the first page it had not committed, and
-re-reading that page is harmless because ingestion is idempotent.
+delivered both ways is one row. Each list walk keeps a SyncCursor per (org, provider,
+resource): the position is saved in the same transaction as the last part of the page it
+follows (a page is applied TRANSACTION_ITEMS items per transaction), so a run killed mid-way
+resumes at the first page it had not committed, and re-reading that page is harmless because
+ingestion is idempotent. A walk of several pages may be applied by page workers
+(page_workers.py), which keep the same promise.
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ from apps.integrations.clients.whop import WhopClient
 from apps.integrations.models import Credential, SyncCursor, SyncRun
 from apps.integrations.page_workers import PagePool, PageWorkerError
 from apps.integrations.services import credential_reject
+from apps.kpis.signals import rollups_deferred
 from apps.orgs.models import Organization, TeamMember
 from attribution.sources import calendly, close, stripe, typeform, whop
 from attribution.sources.records import ParseError, UnsupportedEvent
@@ -297,6 +300,11 @@ def collect_less_often():
 
 # A page chosen as a deadlock victim is applied again, after the page it raced committed.
 PAGE_ATTEMPTS = 5
+# Items applied per transaction. A transaction holds about five advisory locks per item (its
+# objects and their identifiers) until it commits, and a stock PostgreSQL's lock table holds
+# 6,400 (max_locks_per_transaction 64 x max_connections 100) for every session together: one
+# Typeform page of 1,000 took 5,000, and three at once ran out of shared memory.
+TRANSACTION_ITEMS = 200
 
 
 def _lost_a_lock_race(exc: OperationalError) -> bool:
@@ -500,23 +508,17 @@ class ProviderSync:
 
     @contextmanager
     def commit_page(self, resource: str, page: Page):
-        """Ingest a page's items inside this block; the resume position is saved with them.
-
-        One transaction per page: a crash loses at most the page it was on (re-read on resume),
-        and the KPI signals enqueue one rollup refresh per page instead of one per record.
-        """
+        """Queue a page's items inside this block; after it, they are applied and the resume
+        position is saved with the last of them (``_write_page``)."""
         before = self._tally()
         self._pending = []
         try:
-            with transaction.atomic():
-                _commit_without_flush_wait()
-                yield
-                self._write_page(resource, page)
+            yield
         except BaseException:
-            # The page was rolled back, and with it what it had counted.
             self._pending = []
             self._restore(before)
             raise
+        self._write_page(resource, page)
         self._committed(1)
 
     def _committed(self, pages: int) -> None:
@@ -528,38 +530,61 @@ class ProviderSync:
             self.on_progress(self.run)
 
     def _write_page(self, resource: str, page: Page | None) -> None:
-        """Ingests the queued items and saves the position, in a savepoint that is tried again
-        when PostgreSQL picks it as a deadlock victim.
+        """Applies the queued items, TRANSACTION_ITEMS at a time, each part in its own
+        transaction; the last part saves the page's position (``page``; None when the
+        coordinator saves it, _PagesSideBySide).
 
-        Syncs of one org's providers run side by side (the nightly fan-out), and a page takes
-        its identifier locks a chunk at a time: two pages naming the same people in opposite
-        orders can deadlock. Rolling back to the savepoint releases this page's locks, so the
-        other page finishes, and this one is then applied as if it had come second. The deferred
-        foreign-key checks run inside the savepoint too: at COMMIT they lock the contacts the page
-        points to, and could deadlock there, past any retry.
+        A crash re-reads the page it was on, and the parts committed before come back
+        unchanged. The KPI rollups are refreshed once for the whole page.
         """
-        pending, before = list(self._pending), self._tally()
+        pending, self._pending = self._pending, []
+        size = TRANSACTION_ITEMS
+        parts = [pending[i : i + size] for i in range(0, len(pending), size)] or [[]]
+        self.created_contacts = []
+        with rollups_deferred():
+            for n, part in enumerate(parts):
+                last = n == len(parts) - 1
+                try:
+                    self._write_part(resource, part, page if last else None)
+                except BaseException:
+                    # Fetched, but never applied: the next run reads them again.
+                    self.run.fetched -= sum(len(p) for p in parts[n:])
+                    raise
+
+    def _write_part(self, resource: str, part: list[_Pending], page: Page | None) -> None:
+        """One transaction, tried again when PostgreSQL picks it as a deadlock victim.
+
+        Syncs of one org's providers run side by side (the nightly fan-out), and a part takes
+        its identifier locks a chunk at a time: two parts naming the same people in opposite
+        orders can deadlock. Rolling the transaction back releases this part's locks, so the
+        other one finishes, and this one is then applied as if it had come second. The deferred
+        foreign-key checks run inside it too: at COMMIT they lock the contacts the part points
+        to, and could deadlock there, past any retry.
+        """
+        before = self._tally()
         for attempt in range(1, PAGE_ATTEMPTS + 1):
             try:
                 with transaction.atomic(), contacts_created_collect() as created:
-                    self._flush()
-                    if page is not None:  # else the coordinator saves it (_PagesSideBySide)
+                    _commit_without_flush_wait()
+                    self._flush(part)
+                    if page is not None:
                         self._save_position(resource, page.resume, pages=1, items=len(page.items))
                     _check_constraints_now()
-                self.created_contacts = created
+                self.created_contacts += created
                 return
             except OperationalError as exc:
+                self._restore(before)
                 if not _lost_a_lock_race(exc) or attempt == PAGE_ATTEMPTS:
                     raise
                 logger.info(
                     "sync %s %s: page retried after a %s (attempt %d)",
                     self.org.slug, resource, type(exc.__cause__).__name__, attempt,
                 )  # fmt: skip
-                retries = self.run.progress.get("page_retries", 0) + 1
-                self._restore(before)
-                self.run.progress["page_retries"] = retries
-                self._pending = list(pending)
+                self.run.progress["page_retries"] = self.run.progress.get("page_retries", 0) + 1
                 time.sleep(random.uniform(0, 0.05 * attempt))
+            except BaseException:
+                self._restore(before)
+                raise
 
     def _tally(self) -> tuple[dict[str, int], dict[str, Any], dict[str, Any], int]:
         """What a page changes on the run in memory, to put back when the page is undone."""
@@ -629,12 +654,11 @@ class ProviderSync:
             _Pending(resource, ref, records, raw if raw is not None else item, then)
         )
 
-    def _flush(self) -> None:
-        """Applies the queued records of the page in one ingest_records call (one transaction
-        with the page's cursor) and counts each item by what happened to it."""
+    def _flush(self, pending: list[_Pending]) -> None:
+        """Applies queued items in one ingest_records call and counts each item by what
+        happened to it."""
         from apps.integrations.ingest import ingest_records
 
-        pending, self._pending = self._pending, []
         results = iter(
             ingest_records(
                 org=self.org,
@@ -826,9 +850,7 @@ def page_apply(job: Mapping[str, Any]) -> dict[str, Any]:
         org=org, client=None, run=run, full=job["full"], since=job["since"], on_progress=None
     )
     syncer.queue_page(job["resource"], job["items"], job["context"])
-    with transaction.atomic():
-        _commit_without_flush_wait()
-        syncer._write_page(job["resource"], None)
+    syncer._write_page(job["resource"], None)
     return {
         "seq": job["seq"],
         "counts": {field: getattr(run, field) for field in COUNT_FIELDS},

@@ -15,6 +15,7 @@ import os
 import signal
 import threading
 import time
+from datetime import date
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
@@ -24,11 +25,15 @@ from django.db import connection
 
 from apps.contacts.models import Contact, MergeCandidate, SourceRecord, Touchpoint
 from apps.deals.models import Deal
+from apps.integrations import sync
 from apps.integrations.clients import close as close_client
 from apps.integrations.clients import typeform as typeform_client
 from apps.integrations.models import SyncCursor, SyncRun
 from apps.integrations.services import credential_set
 from apps.integrations.sync import sync_run
+from apps.kpis import signals as kpi_signals
+from apps.kpis.models import DailyRollup
+from apps.kpis.services import rollup_check
 from apps.meetings.models import Meeting
 from apps.orgs.models import Organization
 from tests.apps.integrations.test_sync import FakeCalendly
@@ -347,3 +352,43 @@ def test_calendly_pages_on_workers_add_up_counts_and_reconciliation(workers, tea
     assert set(meetings.filter(status="canceled").values_list("external_id", flat=True)) == {
         f"https://api.calendly.com/scheduled_events/SE{n:05d}/invitees/IN{n:05d}" for n in (7, 120)
     }
+
+
+def test_three_workers_on_pages_of_a_thousand_fit_a_stock_servers_lock_table(settings):
+    """Each applied item holds about five advisory locks until its transaction commits, and a
+    stock PostgreSQL has room for 6,400 across all sessions: three pages of 1,000 applied in one
+    transaction each ran out of shared memory. A page is applied in smaller transactions."""
+    settings.SYNC_PAGE_WORKERS = 3
+    answers = [response(i, token=f"tok-{i:04d}") for i in range(3001)]
+    org = new_org("locks")
+
+    run = typeform_sync(org, answers)
+
+    assert run.status == SyncRun.Status.SUCCEEDED, run.error
+    assert run.progress["page_workers"]["count"] == 3
+    assert run.progress["resources"]["responses:F1"] == {"pages": 4, "items": 3001}
+    assert SourceRecord.objects.for_org(org).count() == 3001
+
+
+def test_a_page_applied_in_parts_saves_its_position_last_and_refreshes_the_rollups_once(
+    monkeypatch,
+):
+    """Serial here (the test's monkeypatches reach only this process)."""
+    monkeypatch.setattr(sync, "TRANSACTION_ITEMS", 2)
+    refreshes = []
+    real_enqueue = kpi_signals._enqueue
+    monkeypatch.setattr(
+        kpi_signals, "_enqueue", lambda *args: refreshes.append(args) or real_enqueue(*args)
+    )
+    org = new_org("parts")
+    answers = [response(i, token=f"tok-{i:03d}") for i in range(5)]
+
+    run = typeform_sync(org, answers)
+
+    assert run.status == SyncRun.Status.SUCCEEDED, run.error
+    assert counts(run) == {"fetched": 5, "created": 5, "updated": 0, "unchanged": 0, "failed": 0}
+    assert run.progress["resources"]["responses:F1"] == {"pages": 1, "items": 5}
+    assert SourceRecord.objects.for_org(org).count() == 5
+    assert [org_id for org_id, _ in refreshes] == [org.pk]  # three transactions, one refresh
+    assert rollup_check(org=org, start=date(2026, 2, 28), end=date(2026, 3, 2)) == []
+    assert DailyRollup.objects.get(org=org, grain="day", date=date(2026, 3, 1)).leads == 5
