@@ -421,9 +421,9 @@ class ProviderSync:
     ) -> None:
         """Walks ``resource`` from its cursor and ingests every page (``queue_page``).
 
-        A walk of one page is applied here, the page and its position in one transaction. A
-        longer one is handed to page workers (page_workers.py), when the settings and the
-        database allow: they apply pages side by side, and positions are saved in page order.
+        A walk of one page is applied here, the position saved with its last items. A longer
+        one is handed to page workers (page_workers.py), when the settings and the database
+        allow: they apply pages side by side, and positions are saved in page order.
         """
         walk = self._begin(resource)
         self._note(resource=resource, resumed=walk.resumed, since=walk.since)
@@ -843,7 +843,8 @@ def _add_counts(into: dict[str, Any], more: Mapping[str, Any]) -> None:
 
 
 def page_apply(job: Mapping[str, Any]) -> dict[str, Any]:
-    """Applies one page in its own transaction (in a page worker) and returns what it counted."""
+    """Applies one page (in a page worker, TRANSACTION_ITEMS items per transaction) and
+    returns what it counted; the coordinator saves the position."""
     org = Organization.objects.get(pk=job["org"])
     run = SyncRun(org=org, provider=job["provider"], full=job["full"])
     syncer = SYNCERS[job["provider"]](
