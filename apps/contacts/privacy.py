@@ -33,6 +33,11 @@ from apps.orgs.services import audit_log_write
 from apps.payments.models import Payment, Refund
 
 ERASED_BODY = b'{"erased": true}'
+# What an erased contact keeps of its own columns: nothing that names the person.
+NAMELESS = {
+    "first_name": "", "last_name": "", "primary_email": "", "primary_phone": "", "company": "",
+    "field_sources": {},
+}  # fmt: skip
 # Shorter values (a two-letter id, "12") would match inside unrelated deliveries.
 _MIN_TOKEN = 6
 
@@ -105,15 +110,7 @@ def contact_erase(*, org: Organization, contact: Contact, actor: User | None) ->
         people = Contact.objects.for_org(org).select_for_update().filter(pk__in=ids)
         list(people)  # takes the locks before anything is read for erasure
         counts = {"contacts": len(ids), **_erase_rows(org, ids)}
-        people.update(
-            first_name="",
-            last_name="",
-            primary_email="",
-            primary_phone="",
-            company="",
-            field_sources={},
-            erased_at=timezone.now(),
-        )
+        people.update(**NAMELESS, erased_at=timezone.now())
         audit_log_write(org=org, actor=actor, action="contact.erase", target=contact, **counts)
     return counts
 
@@ -132,10 +129,7 @@ def erased_contacts_scrub(
     if not ids:
         return {}
     with transaction.atomic():
-        Contact.objects.for_org(org).filter(pk__in=ids).update(
-            first_name="", last_name="", primary_email="", primary_phone="", company="",
-            field_sources={},
-        )  # fmt: skip
+        Contact.objects.for_org(org).filter(pk__in=ids).update(**NAMELESS)
         return _erase_rows(org, ids, deliveries=deliveries)
 
 

@@ -524,8 +524,7 @@ def _object_lookups(record: object) -> list[tuple[str, str, str | None, str | No
     if isinstance(record, typeform.FormResponse):
         return [("source", "typeform", "form_response", record.token)]
     if isinstance(record, close.LeadOrContact):
-        external_id = record.lead_id if record.object_type == "lead" else record.contact_id
-        return [("source", "close", record.object_type, external_id or record.lead_id)]
+        return [("source", "close", record.object_type, _close_person_id(record))]
     if isinstance(record, close.Opportunity):
         return [("deal", "close", None, record.opportunity_id)]
     if isinstance(record, close.CallActivity):
@@ -645,12 +644,11 @@ def _ingest_close_people_many(
             _resolved(org, p, record.status_label) for p in record.contacts or (record.person,)
         ]
         created.append(any(result.created for result in results))
-        external_id = record.lead_id if record.object_type == "lead" else record.contact_id
         rows.append(
             SourceRecordRow(
                 "close",
                 record.object_type,
-                external_id or record.lead_id,
+                _close_person_id(record),
                 _payload(record, raw),
                 results[0].contact,
                 record.occurred_at,
@@ -658,6 +656,12 @@ def _ingest_close_people_many(
         )
     sources = source_records_upsert_many(org=org, rows=rows)
     return [_combine(c, changed) for c, (_, changed) in zip(created, sources, strict=True)]
+
+
+def _close_person_id(record: close.LeadOrContact) -> str:
+    """The id a lead's or contact's provenance row is kept under."""
+    external_id = record.lead_id if record.object_type == "lead" else record.contact_id
+    return external_id or record.lead_id
 
 
 def _contacts_by_close_ids(org: Organization, pairs: set[tuple[str, str]]) -> dict[tuple, Contact]:

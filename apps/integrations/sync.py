@@ -27,7 +27,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from django.conf import settings as django_settings
 from django.db import OperationalError, connection, transaction
@@ -51,6 +51,7 @@ from attribution.sources import calendly, close, stripe, typeform, whop
 from attribution.sources.records import ParseError, UnsupportedEvent
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 # The credential each provider's API is read with (services.CREDENTIAL_NAMES).
 API_CREDENTIAL = {
@@ -312,6 +313,27 @@ def _lost_a_lock_race(exc: OperationalError) -> bool:
     return getattr(exc.__cause__, "sqlstate", None) in ("40P01", "40001")
 
 
+def _retrying_lock_races(
+    apply: Callable[[], T], retried: Callable[[OperationalError, int], None] | None = None
+) -> T:
+    """``apply()`` in a transaction that ends with its foreign-key checks, applied again (up
+    to PAGE_ATTEMPTS times, ``retried`` told each time) when PostgreSQL cancels it to break a
+    deadlock: rolling back released its locks, so what it raced finishes first."""
+    for attempt in range(1, PAGE_ATTEMPTS + 1):
+        try:
+            with transaction.atomic():
+                result = apply()
+                _check_constraints_now()
+            return result
+        except OperationalError as exc:
+            if not _lost_a_lock_race(exc) or attempt == PAGE_ATTEMPTS:
+                raise
+            if retried is not None:
+                retried(exc, attempt)
+            time.sleep(random.uniform(0, 0.05 * attempt))
+    raise AssertionError("unreachable: the last attempt returns or raises")
+
+
 def _check_constraints_now() -> None:
     # Setting them back to deferred restores the default of every constraint here: Django's
     # foreign keys are the only deferrable ones, all INITIALLY DEFERRED.
@@ -562,29 +584,28 @@ class ProviderSync:
         to, and could deadlock there, past any retry.
         """
         before = self._tally()
-        for attempt in range(1, PAGE_ATTEMPTS + 1):
-            try:
-                with transaction.atomic(), contacts_created_collect() as created:
-                    _commit_without_flush_wait()
-                    self._flush(part)
-                    if page is not None:
-                        self._save_position(resource, page.resume, pages=1, items=len(page.items))
-                    _check_constraints_now()
-                self.created_contacts += created
-                return
-            except OperationalError as exc:
-                self._restore(before)
-                if not _lost_a_lock_race(exc) or attempt == PAGE_ATTEMPTS:
-                    raise
-                logger.info(
-                    "sync %s %s: page retried after a %s (attempt %d)",
-                    self.org.slug, resource, type(exc.__cause__).__name__, attempt,
-                )  # fmt: skip
-                self.run.progress["page_retries"] = self.run.progress.get("page_retries", 0) + 1
-                time.sleep(random.uniform(0, 0.05 * attempt))
-            except BaseException:
-                self._restore(before)
-                raise
+
+        def apply() -> list[int]:
+            with contacts_created_collect() as created:
+                _commit_without_flush_wait()
+                self._flush(part)
+                if page is not None:
+                    self._save_position(resource, page.resume, pages=1, items=len(page.items))
+            return created
+
+        def retried(exc: OperationalError, attempt: int) -> None:
+            self._restore(before)
+            logger.info(
+                "sync %s %s: page retried after a %s (attempt %d)",
+                self.org.slug, resource, type(exc.__cause__).__name__, attempt,
+            )  # fmt: skip
+            self.run.progress["page_retries"] = self.run.progress.get("page_retries", 0) + 1
+
+        try:
+            self.created_contacts += _retrying_lock_races(apply, retried)
+        except BaseException:
+            self._restore(before)
+            raise
 
     def _tally(self) -> tuple[dict[str, int], dict[str, Any], dict[str, Any], int]:
         """What a page changes on the run in memory, to put back when the page is undone."""
@@ -819,19 +840,9 @@ class _PagesSideBySide:
 
     def _namesakes_review(self, contact_ids: list[int], among: list[int]) -> int:
         # Its review rows lock the contacts they point to, which a worker may be locking too.
-        for attempt in range(1, PAGE_ATTEMPTS + 1):
-            try:
-                with transaction.atomic():
-                    queued = namesakes_review(
-                        org=self.syncer.org, contact_ids=contact_ids, among=among
-                    )
-                    _check_constraints_now()
-                return queued
-            except OperationalError as exc:
-                if not _lost_a_lock_race(exc) or attempt == PAGE_ATTEMPTS:
-                    raise
-                time.sleep(random.uniform(0, 0.05 * attempt))
-        return 0
+        return _retrying_lock_races(
+            lambda: namesakes_review(org=self.syncer.org, contact_ids=contact_ids, among=among)
+        )
 
 
 def _add_counts(into: dict[str, Any], more: Mapping[str, Any]) -> None:
