@@ -1,5 +1,3 @@
-import csv
-
 from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import render
@@ -10,6 +8,7 @@ from django.views.decorators.http import require_GET
 from apps.deals.forms import DealFilterForm
 from apps.deals.selectors import deal_ledger, deal_totals
 from apps.orgs.access import member_required
+from apps.orgs.csv import csv_response
 from apps.payments.views import LEDGER_ROLES
 
 
@@ -42,43 +41,39 @@ def deal_list(request):
     return response
 
 
+DEALS_CSV_HEADER = [
+    "closed_at",
+    "contact",
+    "provider",
+    "external_id",
+    "status",
+    "currency",
+    "value",
+    "value_period",
+    "closer",
+    "setter",
+    "pcf_linked",
+]
+
+
 def _csv(rows, totals, start, end) -> HttpResponse:
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="deals-{start}-{end}.csv"'
-    writer = csv.writer(response)
-    writer.writerow(
-        [
-            "closed_at",
-            "contact",
-            "provider",
-            "external_id",
-            "status",
-            "currency",
-            "value",
-            "value_period",
-            "closer",
-            "setter",
-            "pcf_linked",
-        ]
-    )
+    return csv_response(f"deals-{start}-{end}.csv", DEALS_CSV_HEADER, _csv_rows(rows, totals))
+
+
+def _csv_rows(rows, totals):
     for d in rows.iterator(chunk_size=1000):
-        writer.writerow(
-            [
-                d.closed_at.isoformat() if d.closed_at else "",
-                str(d.contact) if d.contact else "",
-                d.provider,
-                d.external_id,
-                d.status,
-                d.currency,
-                d.value,
-                d.value_period,
-                d.closer.name if d.closer else "",
-                d.setter.name if d.setter else "",
-                "yes" if d.pcf_id else "",
-            ]
-        )
+        yield [
+            d.closed_at.isoformat() if d.closed_at else "",
+            str(d.contact) if d.contact else "",
+            d.provider,
+            d.external_id,
+            d.status,
+            d.currency,
+            d.value,
+            d.value_period,
+            d.closer.name if d.closer else "",
+            d.setter.name if d.setter else "",
+            "yes" if d.pcf_id else "",
+        ]
     for total in totals:
-        writer.writerow(
-            ["TOTAL", f"{total.count} deals", "", "", "", total.currency, total.gross] + [""] * 4
-        )
-    return response
+        yield ["TOTAL", f"{total.count} deals", "", "", "", total.currency, total.gross] + [""] * 4

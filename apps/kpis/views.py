@@ -1,4 +1,3 @@
-import csv
 from datetime import date
 
 from django.core.exceptions import PermissionDenied
@@ -13,6 +12,7 @@ from apps.kpis.forms import DashboardFilterForm
 from apps.kpis.selectors import Filters, dashboard_data, filter_choices, kpi_summary, month_bounds
 from apps.kpis.tables import FUNNEL, SORTABLE, build_tables
 from apps.orgs.access import member_required, rep_team_member
+from apps.orgs.csv import csv_response
 from apps.orgs.models import Role, TeamMember
 from attribution.kpis import KPIS, format_kpi
 
@@ -131,12 +131,7 @@ def _csv(tables, name: str, start: date, end: date) -> HttpResponse:
     table = tables.get(name)
     if table is None:
         raise Http404("No such table.")
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{name}-{start}-{end}.csv"'
-    writer = csv.writer(response)
-    writer.writerow(table.header)
-    writer.writerows(table.rows)
-    return response
+    return csv_response(f"{name}-{start}-{end}.csv", table.header, table.rows)
 
 
 def _bad(parameter: str, message: str) -> JsonResponse:

@@ -1,4 +1,3 @@
-import csv
 from datetime import date
 
 from django.contrib import messages
@@ -10,6 +9,7 @@ from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET, require_http_methods
 
 from apps.orgs.access import get_object_for_member, member_required, tenant_object
+from apps.orgs.csv import csv_response
 from apps.orgs.models import MANAGER_ROLES, REP_ROLES
 from apps.payments.forms import LedgerFilterForm, PayoutSnapshotForm
 from apps.payments.models import PayoutSnapshot
@@ -67,61 +67,59 @@ def payment_list(request):
     return response
 
 
+PAYMENTS_CSV_HEADER = [
+    "paid_at",
+    "contact",
+    "provider",
+    "external_id",
+    "status",
+    "currency",
+    "amount",
+    "refunded",
+    "net",
+    "closer",
+    "setter",
+    "credit",
+]
+
+
 def _payments_csv(rows, totals, start, end) -> HttpResponse:
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="payments-{start}-{end}.csv"'
-    writer = csv.writer(response)
-    writer.writerow(
-        [
-            "paid_at",
-            "contact",
-            "provider",
-            "external_id",
-            "status",
-            "currency",
-            "amount",
-            "refunded",
-            "net",
-            "closer",
-            "setter",
-            "credit",
-        ]
+    return csv_response(
+        f"payments-{start}-{end}.csv", PAYMENTS_CSV_HEADER, _payments_csv_rows(rows, totals)
     )
+
+
+def _payments_csv_rows(rows, totals):
     for p in rows.iterator(chunk_size=1000):
-        writer.writerow(
-            [
-                p.paid_at.isoformat(),
-                str(p.contact) if p.contact else "",
-                p.provider,
-                p.external_id,
-                p.status,
-                p.currency,
-                p.amount,
-                p.refunded,
-                p.net,
-                p.closer.name if p.closer else "",
-                p.setter.name if p.setter else "",
-                p.credit_basis,
-            ]
-        )
+        yield [
+            p.paid_at.isoformat(),
+            str(p.contact) if p.contact else "",
+            p.provider,
+            p.external_id,
+            p.status,
+            p.currency,
+            p.amount,
+            p.refunded,
+            p.net,
+            p.closer.name if p.closer else "",
+            p.setter.name if p.setter else "",
+            p.credit_basis,
+        ]
     for total in totals:
-        writer.writerow(
-            [
-                "TOTAL succeeded",
-                f"{total.count} payments",
-                "",
-                "",
-                "",
-                total.currency,
-                total.gross,
-                total.refunds,
-                total.net,
-                "",
-                "",
-                "",
-            ]
-        )
-    return response
+        yield [
+            "TOTAL succeeded",
+            f"{total.count} payments",
+            "",
+            "",
+            "",
+            total.currency,
+            total.gross,
+            total.refunds,
+            total.net,
+            "",
+            "",
+            "",
+        ]
 
 
 @member_required(roles=MANAGER_ROLES)
@@ -158,80 +156,72 @@ def payout_detail(request, pk: int):
     )
 
 
+PAYOUT_CSV_HEADER = [
+    "payment_id",
+    "paid_at",
+    "role",
+    "member",
+    "source",
+    "currency",
+    "gross",
+    "net",
+    "percent",
+    "commission",
+    "adjustment",
+    "refund_id",
+]
+
+
 def _payout_csv(snapshot, lines) -> HttpResponse:
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = (
-        f'attachment; filename="payout-{snapshot.pk}-{snapshot.period_start}-'
-        f'{snapshot.period_end}.csv"'
-    )
-    writer = csv.writer(response)
-    writer.writerow(
-        [
-            "payment_id",
-            "paid_at",
-            "role",
-            "member",
-            "source",
-            "currency",
-            "gross",
-            "net",
-            "percent",
-            "commission",
-            "adjustment",
-            "refund_id",
-        ]
-    )
+    filename = f"payout-{snapshot.pk}-{snapshot.period_start}-{snapshot.period_end}.csv"
+    return csv_response(filename, PAYOUT_CSV_HEADER, _payout_csv_rows(snapshot, lines))
+
+
+def _payout_csv_rows(snapshot, lines):
     for line in lines:
-        writer.writerow(
-            [
-                line.payment_id or "",
-                line.paid_at.isoformat() if line.paid_at else "",
-                line.role,
-                line.member_name,
-                line.source,
-                line.currency,
-                line.gross_amount,
-                line.net_amount,
-                line.percent,
-                line.commission,
-                "yes" if line.is_adjustment else "",
-                line.refund_id or "",
-            ]
-        )
+        yield [
+            line.payment_id or "",
+            line.paid_at.isoformat() if line.paid_at else "",
+            line.role,
+            line.member_name,
+            line.source,
+            line.currency,
+            line.gross_amount,
+            line.net_amount,
+            line.percent,
+            line.commission,
+            "yes" if line.is_adjustment else "",
+            line.refund_id or "",
+        ]
     for currency, data in (snapshot.summary or {}).items():
         for group in ("closers", "setters", "sources"):
             for row in data[group]:
-                writer.writerow(
-                    [
-                        f"SUMMARY {group}",
-                        "",
-                        "",
-                        row["name"],
-                        "",
-                        currency,
-                        "",
-                        row["net"],
-                        "",
-                        row["commission"],
-                        "",
-                        "",
-                    ]
-                )
+                yield [
+                    f"SUMMARY {group}",
+                    "",
+                    "",
+                    row["name"],
+                    "",
+                    currency,
+                    "",
+                    row["net"],
+                    "",
+                    row["commission"],
+                    "",
+                    "",
+                ]
         totals = data["totals"]
-        writer.writerow(
-            [
-                "TOTAL",
-                "",
-                "",
-                "",
-                "",
-                currency,
-                "",
-                totals["net"],
-                "",
-                totals["commission"],
-                totals["adjustments"],
-                "",
-            ]
-        )
-    return response
+        yield [
+            "TOTAL",
+            "",
+            "",
+            "",
+            "",
+            currency,
+            "",
+            totals["net"],
+            "",
+            totals["commission"],
+            totals["adjustments"],
+            "",
+        ]
