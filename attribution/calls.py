@@ -207,6 +207,32 @@ class CustomFieldSpec:
     choices: tuple[str, ...] = ()
 
 
+_NO_SHOW = re.compile(r"\b(no[\s-]?show|did\s*n[o']?t\s+show|ghosted)\b")
+_NOT_CLOSED = re.compile(
+    r"\b(lost|not\s+(closed|sold|won)|no\s+(sale|deal)|unsold|declined|not\s+interested)\b"
+)
+_CLOSED = re.compile(r"\b(closed|won|sold|sale|signed|enrolled)\b")
+
+
+def outcome_implies(outcome: str | None) -> dict[str, bool]:
+    """What an outcome's wording says about the yes/no answers of a PCF.
+
+    Outcomes are each org's own labels; the common words of the trade are read so that a rep who
+    picks "Closed" but leaves "the deal closed" at No is asked which is right, instead of a won
+    deal that never reaches the numbers. A label with none of these words implies nothing.
+    """
+    text = (outcome or "").strip().lower()
+    if not text:
+        return {}
+    if _NO_SHOW.search(text):
+        return {"lead_showed": False}
+    if _NOT_CLOSED.search(text):
+        return {"deal_closed": False}
+    if _CLOSED.search(text):
+        return {"lead_showed": True, "deal_closed": True}
+    return {}
+
+
 def parse_custom_field_specs(raw: object) -> list[CustomFieldSpec]:
     """The form configuration's JSON list -> specs; raises ValueError naming the bad entry."""
     if raw in (None, ""):

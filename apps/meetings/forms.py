@@ -5,15 +5,48 @@ from apps.meetings.services import PCF_FIELDS
 from attribution.calls import CustomFieldSpec
 
 MONEY = {"max_digits": 14, "decimal_places": 2, "min_value": 0}
+_YES = {"yes", "on", "true", "1"}
+_NO = {"no", "off", "false", "0"}
+
+
+CONFIRM = "confirm_cash_above_contract"
+
+
+class YesNoField(forms.Field):
+    """A question answered Yes or No, with no default: unanswered is None, which the service
+    refuses where the answer matters (a pre-ticked box was saved unread on no-shows)."""
+
+    widget = forms.RadioSelect(choices=[("yes", "Yes"), ("no", "No")])
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("required", False)
+        super().__init__(**kwargs)
+
+    def to_python(self, value):
+        text = str(value).strip().lower() if value is not None else ""
+        if text in _YES:
+            return True
+        if text in _NO:
+            return False
+        if text:
+            raise forms.ValidationError("Answer Yes or No.")
+        return None
+
+    def prepare_value(self, value):
+        if value is True:
+            return "yes"
+        if value is False:
+            return "no"
+        return value
 
 
 class PostCallFormForm(forms.Form):
     """The PCF on the site: parses types; the rules live in meetings.services.pcf_submit."""
 
-    call_occurred = forms.BooleanField(required=False, initial=True, label="The call took place")
-    lead_showed = forms.BooleanField(required=False, label="The lead showed")
-    offer_made = forms.BooleanField(required=False, label="An offer was made")
-    deal_closed = forms.BooleanField(required=False, label="The deal closed")
+    call_occurred = YesNoField(label="Did the call take place?")
+    lead_showed = YesNoField(label="Did the lead show?")
+    offer_made = YesNoField(label="Was an offer made?")
+    deal_closed = YesNoField(label="Did the deal close?")
     cash_collected = forms.DecimalField(required=False, label="Cash collected", **MONEY)
     contract_value = forms.DecimalField(required=False, label="Contract value", **MONEY)
     payment_type = forms.ChoiceField(
@@ -21,6 +54,9 @@ class PostCallFormForm(forms.Form):
     )
     outcome = forms.CharField(required=False, max_length=100, label="Outcome")
     notes = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 4}))
+    confirm_cash_above_contract = forms.BooleanField(
+        required=False, label="Yes, the cash collected is above the contract value"
+    )
 
     def __init__(
         self,
@@ -44,7 +80,15 @@ class PostCallFormForm(forms.Form):
         return [self[f"custom_{spec.key}"] for spec in self.custom_specs]
 
     def standard_fields(self):
-        return [self[name] for name in self.fields if not name.startswith("custom_")]
+        # The confirmation is only asked once the service has found cash above the contract.
+        asked = self.is_bound and (
+            self.has_error("confirm_cash_above_contract") or self.data.get(CONFIRM)
+        )
+        return [
+            self[name]
+            for name in self.fields
+            if not name.startswith("custom_") and (name != CONFIRM or asked)
+        ]
 
     def service_data(self) -> dict:
         data = {k: v for k, v in self.cleaned_data.items() if not k.startswith("custom_")}
@@ -79,7 +123,7 @@ def _custom_field(spec: CustomFieldSpec) -> forms.Field:
 
 def pcf_initial(pcf) -> dict:
     if pcf is None:
-        return {"call_occurred": True}
+        return {}
     initial = {name: getattr(pcf, name) for name in PCF_FIELDS}
     initial.update({f"custom_{k}": v for k, v in (pcf.custom or {}).items()})
     return initial

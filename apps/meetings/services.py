@@ -498,7 +498,11 @@ def pcf_submit(
         before = {name: getattr(pcf, name) for name in PCF_FIELDS} if pcf else {}
         if pcf is None:
             pcf = PostCallForm(org=org, meeting=meeting)
+        answers = _pcf_answers(data, pcf=pcf, meeting=meeting)
         for name in PCF_FIELDS:
+            if name in answers:
+                setattr(pcf, name, answers[name])
+                continue
             if name in data:
                 value = data[name]
                 if name in ("cash_collected", "contract_value") and value in (None, ""):
@@ -510,12 +514,26 @@ def pcf_submit(
             pcf.author = author or pcf.author
         pcf.currency = pcf.currency or org.currency
         errors = _pcf_rule_errors(pcf, org=org)
+        for name, value in answers.items():
+            if value is None:
+                errors.setdefault(name, []).append(UNANSWERED[name])
+        if (
+            pcf.cash_collected
+            and pcf.contract_value
+            and pcf.cash_collected > pcf.contract_value
+            and not data.get("confirm_cash_above_contract")
+        ):
+            errors.setdefault("confirm_cash_above_contract", []).append(
+                f"Cash collected ({pcf.cash_collected:,.2f}) is more than the contract value "
+                f"({pcf.contract_value:,.2f}). Check both, or confirm that it is right."
+            )
         specs = pcf_custom_specs(org=org)
         custom, custom_errors = calls.validate_custom_fields(specs, data.get("custom") or {})
         errors.update({f"custom_{key}": [msg] for key, msg in custom_errors.items()})
         pcf.custom = custom
         try:
-            pcf.full_clean()
+            # Unanswered questions already have their message; "cannot be null" would repeat it.
+            pcf.full_clean(exclude=[name for name, value in answers.items() if value is None])
         except ValidationError as exc:
             for field, messages in exc.message_dict.items():
                 errors.setdefault(field, []).extend(messages)
@@ -538,6 +556,39 @@ def pcf_submit(
     return pcf
 
 
+YES_NO = ("call_occurred", "lead_showed", "offer_made", "deal_closed")
+UNANSWERED = {
+    "call_occurred": "Say whether the call took place.",
+    "lead_showed": "Say whether the lead showed.",
+    "offer_made": "Say whether an offer was made.",
+    "deal_closed": "Say whether the deal closed.",
+}
+
+
+def _pcf_answers(data: Mapping[str, Any], *, pcf: PostCallForm, meeting: Meeting) -> dict:
+    """The yes/no answers of ``data``, with what follows from earlier ones filled in.
+
+    None is "not answered" (the site's form has no defaults, so a blank form is not a no-show).
+    A question that an earlier answer settles is not asked: no call means nobody showed and
+    nothing was offered; a triage call is not where offers are made, so unanswered there is no.
+    Keys absent from ``data`` keep the stored value (a partial update by a service caller).
+    """
+    answers = {name: data[name] for name in YES_NO if name in data}
+    if not answers:
+        return {}
+    current = {name: answers.get(name, getattr(pcf, name, None)) for name in YES_NO}
+    if current["call_occurred"] is False:
+        current["lead_showed"] = current["lead_showed"] or False
+    if current["lead_showed"] is False:
+        current["offer_made"] = current["offer_made"] or False
+        current["deal_closed"] = current["deal_closed"] or False
+    if meeting.call_type != CallType.SOLUTION:
+        for name in ("offer_made", "deal_closed"):
+            if current[name] is None:
+                current[name] = False
+    return {name: current[name] for name in YES_NO if name in answers or current[name] is None}
+
+
 def _pcf_rule_errors(pcf: PostCallForm, *, org: Organization) -> dict[str, list[str]]:
     errors: dict[str, list[str]] = {}
 
@@ -557,7 +608,28 @@ def _pcf_rule_errors(pcf: PostCallForm, *, org: Organization) -> dict[str, list[
     outcomes = [str(o) for o in pcf_config_for(org=org).outcomes or []]
     if pcf.outcome and outcomes and pcf.outcome not in outcomes:
         add("outcome", f"Choose one of: {', '.join(outcomes)}.")
+    implied = calls.outcome_implies(pcf.outcome)
+    for name, value in implied.items():
+        if getattr(pcf, name) is not None and getattr(pcf, name) != value:
+            add("outcome", OUTCOME_CONFLICT[name][value].format(outcome=pcf.outcome))
+            break
     return errors
+
+
+OUTCOME_CONFLICT = {
+    "deal_closed": {
+        True: "The outcome “{outcome}” says the deal closed: answer Yes to “Did the deal close?”, "
+        "or choose another outcome.",
+        False: "The outcome “{outcome}” says the deal did not close: answer No to “Did the deal "
+        "close?”, or choose another outcome.",
+    },
+    "lead_showed": {
+        True: "The outcome “{outcome}” says the lead showed: answer Yes to “Did the lead show?”, "
+        "or choose another outcome.",
+        False: "The outcome “{outcome}” is a no-show: answer No to “Did the lead show?”, or "
+        "choose another outcome.",
+    },
+}
 
 
 def _pcf_money(pcf: PostCallForm, *, org: Organization, actor: User | None) -> None:

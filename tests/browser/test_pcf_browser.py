@@ -45,9 +45,10 @@ def test_a_closer_files_a_pending_post_call_form(live_server, team_a, browser):
     page.wait_for_url(f"{live_server.url}/calls/{meeting.pk}/pcf/")
 
     page.evaluate("() => { window.__noReload = 'still here'; }")
-    page.check('input[name="call_occurred"]')
-    page.check('input[name="lead_showed"]')
-    page.check('input[name="offer_made"]')
+    page.check('input[name="call_occurred"][value="yes"]')
+    page.check('input[name="lead_showed"][value="yes"]')
+    page.check('input[name="offer_made"][value="yes"]')
+    page.check('input[name="deal_closed"][value="no"]')
     page.fill('input[name="cash_collected"]', "-5")
     save = page.locator("#pcf-form").get_by_role("button", name="Save")
     save.click()

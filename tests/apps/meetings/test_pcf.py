@@ -108,7 +108,9 @@ def test_invalid_data_is_refused_by_field_and_nothing_is_saved(
 
 
 def test_custom_fields_are_stored_cleaned(team_a, meeting, config):
-    pcf = submit(team_a, meeting, outcome="Won", custom={"objection": "price", "budget": "99.5"})
+    pcf = submit(
+        team_a, meeting, outcome="Follow-up", custom={"objection": "price", "budget": "99.5"}
+    )
     assert pcf.custom == {"objection": "price", "budget": "99.50"}
 
 
@@ -130,7 +132,14 @@ def url(meeting):
 
 
 def post_data(**overrides):
-    data = {"call_occurred": "on", "lead_showed": "on", "cash_collected": "", "contract_value": ""}
+    data = {
+        "call_occurred": "yes",
+        "lead_showed": "yes",
+        "offer_made": "no",
+        "deal_closed": "no",
+        "cash_collected": "",
+        "contract_value": "",
+    }
     data.update(overrides)
     return data
 
@@ -138,7 +147,7 @@ def post_data(**overrides):
 def test_the_closer_fills_the_form(client, team_a, meeting, config):
     client.force_login(team_a.closer)
     assert client.get(url(meeting)).status_code == 200
-    response = client.post(url(meeting), post_data(outcome="Won", custom_budget="500"))
+    response = client.post(url(meeting), post_data(outcome="Follow-up", custom_budget="500"))
     assert response.status_code == 200
     pcf = PostCallForm.objects.get(meeting=meeting)
     assert pcf.author == team_a.closer_member and pcf.custom["budget"] == "500.00"
@@ -159,7 +168,7 @@ def test_errors_come_back_next_to_the_field_over_htmx(client, team_a, meeting, c
 
 def test_a_service_rule_error_is_shown_on_its_field(client, team_a, meeting, config):
     client.force_login(team_a.closer)
-    response = client.post(url(meeting), post_data(outcome="Won"))
+    response = client.post(url(meeting), post_data(outcome="Follow-up"))
     assert "Budget is required." in response.content.decode()
     assert response.context["form"].errors["custom_budget"] == ["Budget is required."]
 
@@ -220,3 +229,77 @@ def test_an_outsider_cannot_lock(client, outsider, meeting, team_a):
     submit(team_a, meeting)
     client.force_login(outsider)
     assert client.post(reverse("meetings:pcf_lock", args=[meeting.pk])).status_code == 404
+
+
+# --- what a closer is asked (no defaults, consistent answers) ---------------------------------
+
+
+def test_a_new_form_has_no_answer_chosen(client, team_a, meeting):
+    client.force_login(team_a.closer)
+    body = client.get(url(meeting)).content.decode()
+    assert 'name="call_occurred" value="yes"' in body
+    assert "checked" not in body  # not even "the call took place": a no-show was saved unread
+
+
+def test_a_blank_form_is_refused_and_nothing_is_saved(client, team_a, meeting):
+    client.force_login(team_a.closer)
+    response = client.post(url(meeting), {"cash_collected": "", "contract_value": ""})
+    assert response.status_code == 200
+    assert response.context["form"].errors["call_occurred"] == ["Say whether the call took place."]
+    assert "Saved." not in response.content.decode()
+    assert not PostCallForm.objects.filter(meeting=meeting).exists()
+
+
+def test_a_showed_solution_call_needs_the_offer_and_deal_answered(client, team_a, meeting):
+    client.force_login(team_a.closer)
+    response = client.post(url(meeting), {"call_occurred": "yes", "lead_showed": "yes"})
+    errors = response.context["form"].errors
+    assert errors["offer_made"] == ["Say whether an offer was made."]
+    assert errors["deal_closed"] == ["Say whether the deal closed."]
+    assert not PostCallForm.objects.filter(meeting=meeting).exists()
+
+
+def test_a_call_that_did_not_happen_asks_nothing_more(client, team_a, meeting):
+    client.force_login(team_a.closer)
+    client.post(url(meeting), {"call_occurred": "no"})
+    pcf = PostCallForm.objects.get(meeting=meeting)
+    assert (pcf.call_occurred, pcf.lead_showed, pcf.offer_made, pcf.deal_closed) == (
+        False,
+        False,
+        False,
+        False,
+    )
+
+
+def test_an_outcome_that_says_closed_needs_the_deal_closed(client, team_a, meeting, config):
+    client.force_login(team_a.closer)
+    response = client.post(url(meeting), post_data(outcome="Won", custom_budget="1"))
+    assert "says the deal closed" in response.context["form"].errors["outcome"][0]
+    assert not PostCallForm.objects.filter(meeting=meeting).exists()
+
+
+def test_an_outcome_that_says_no_show_needs_a_no_show(team_a, meeting):
+    with pytest.raises(ValidationError) as exc:
+        submit(team_a, meeting, outcome="No show")
+    assert "no-show" in exc.value.message_dict["outcome"][0]
+
+
+def test_cash_above_the_contract_asks_for_confirmation(client, team_a, meeting):
+    client.force_login(team_a.closer)
+    data = post_data(
+        offer_made="yes",
+        deal_closed="yes",
+        contract_value="3000",
+        cash_collected="9000",
+        payment_type="paid_in_full",
+    )
+    response = client.post(url(meeting), data)
+    message = response.context["form"].errors["confirm_cash_above_contract"][0]
+    assert "9,000.00" in message and "3,000.00" in message
+    assert 'name="confirm_cash_above_contract"' in response.content.decode()
+    assert not PostCallForm.objects.filter(meeting=meeting).exists()
+    assert not Payment.objects.exists()
+
+    client.post(url(meeting), {**data, "confirm_cash_above_contract": "on"})
+    pcf = PostCallForm.objects.get(meeting=meeting)
+    assert pcf.cash_collected == Decimal("9000") and pcf.contract_value == Decimal("3000")

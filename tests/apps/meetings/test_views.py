@@ -13,6 +13,13 @@ from apps.meetings.selectors import meeting_suspected_duplicates
 from apps.meetings.services import magic_link_token
 from tests.factories import ContactFactory, MeetingFactory
 
+PCF_ANSWERS = {
+    "call_occurred": "yes",
+    "lead_showed": "yes",
+    "offer_made": "no",
+    "deal_closed": "no",
+}
+
 pytestmark = pytest.mark.django_db
 
 
@@ -53,9 +60,7 @@ def test_the_portal_lists_owed_forms_overdue_first_and_todays_and_upcoming_calls
 def test_a_filed_form_leaves_the_owed_list(client, team_a):
     meeting = owed(team_a)
     client.force_login(team_a.closer)
-    client.post(
-        reverse("meetings:pcf", args=[meeting.pk]), {"call_occurred": "on", "lead_showed": "on"}
-    )
+    client.post(reverse("meetings:pcf", args=[meeting.pk]), PCF_ANSWERS)
     assert client.get(reverse("rep:portal")).context["owed"] == []
 
 
@@ -91,7 +96,7 @@ def test_a_manager_emails_a_magic_link_that_opens_only_the_reps_own_forms(
     token = home.context["magic_token"]
     own = reverse("rep:magic_pcf", args=[token, mine.pk])
     assert client.get(own).status_code == 200
-    assert client.post(own, {"call_occurred": "on", "lead_showed": "on"}).status_code == 200
+    assert client.post(own, PCF_ANSWERS).status_code == 200
     pcf = PostCallForm.objects.get(meeting=mine)
     assert pcf.author == team_a.closer_member
     assert client.get(reverse("rep:magic_pcf", args=[token, other.pk])).status_code == 404
