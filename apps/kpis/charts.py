@@ -9,11 +9,15 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from attribution.kpis.display import format_percent, money_label
+from attribution.kpis.funnel import funnel_stages
+
 __all__ = ["cash_by_closer", "close_rate_by_closer", "funnel", "trend"]
 
 _LAYOUT = {
     "margin": {"l": 60, "r": 20, "t": 40, "b": 60},
     "height": 320,
+    "autosize": True,
     "paper_bgcolor": "#fff",
     "plot_bgcolor": "#fff",
     "font": {"family": "system-ui, sans-serif", "size": 12},
@@ -29,16 +33,44 @@ def _money(value) -> float:
     return float(value or Decimal(0))
 
 
+def _empty(message: str) -> dict:
+    # One empty state for every chart: an axis from -1 to 1 over nothing reads as a fault.
+    return {"empty": message, "data": [], "layout": {}}
+
+
 def funnel(base: dict, stages) -> dict:
-    labels = [label for _, label in stages]
-    values = [base.get(key) or 0 for key, _ in stages]
+    shown = funnel_stages(base, stages)
+    if not any(stage.count for stage in shown):
+        return _empty("No leads or calls in this period.")
+    text = [
+        f"{stage.count:,}"
+        + (f" · {format_percent(stage.of_previous)} of previous" if stage.of_previous else "")
+        for stage in shown
+    ]
+    hover = [
+        f"{stage.label}: {stage.count:,}<br>of first stage: {format_percent(stage.of_first)}"
+        f"<br>of previous stage: {format_percent(stage.of_previous)}"
+        for stage in shown
+    ]
     return {
-        "data": [{"type": "funnel", "y": labels, "x": values, "textinfo": "value+percent initial"}],
+        "data": [
+            {
+                "type": "funnel",
+                "y": [stage.label for stage in shown],
+                "x": [stage.count for stage in shown],
+                "text": text,
+                "textinfo": "text",
+                "hovertext": hover,
+                "hoverinfo": "text",
+            }
+        ],
         "layout": _layout("Funnel", margin={**_LAYOUT["margin"], "l": 130}),
     }
 
 
 def trend(months: list[dict], currency: str) -> dict:
+    if not any(m["base"].get(k) for m in months for k in ("cash_collected", "revenue", "ad_spend")):
+        return _empty("No cash, revenue or ad spend in these months.")
     x = [m["month"].strftime("%Y-%m") for m in months]
     series = (("cash_collected", "Cash"), ("revenue", "Revenue"), ("ad_spend", "Ad spend"))
     data = [
@@ -51,11 +83,13 @@ def trend(months: list[dict], currency: str) -> dict:
         }
         for key, label in series
     ]
-    return {"data": data, "layout": _layout(f"Monthly trend ({currency})")}
+    return {"data": data, "layout": _layout(money_label("Monthly trend", currency))}
 
 
 def cash_by_closer(closers: list[dict], currency: str) -> dict:
     rows = sorted(closers, key=lambda r: r["base"]["cash_collected"], reverse=True)
+    if not any(r["base"]["cash_collected"] for r in rows):
+        return _empty("No cash credited to a closer in this period.")
     return {
         "data": [
             {
@@ -65,13 +99,15 @@ def cash_by_closer(closers: list[dict], currency: str) -> dict:
                 "name": "Cash",
             }
         ],
-        "layout": _layout(f"Cash by closer ({currency})"),
+        "layout": _layout(money_label("Cash by closer", currency)),
     }
 
 
 def close_rate_by_closer(closers: list[dict]) -> dict:
     rows = [r for r in closers if r["kpis"]["close_rate"] is not None]
     rows.sort(key=lambda r: r["kpis"]["close_rate"], reverse=True)
+    if not rows:
+        return _empty("No solution calls held in this period.")
     return {
         "data": [
             {
@@ -81,5 +117,7 @@ def close_rate_by_closer(closers: list[dict]) -> dict:
                 "name": "Close rate",
             }
         ],
-        "layout": _layout("Close rate by closer", yaxis={"tickformat": ".0%"}),
+        "layout": _layout(
+            "Close rate by closer", yaxis={"tickformat": ".0%", "rangemode": "tozero"}
+        ),
     }

@@ -4,11 +4,15 @@ from django import forms
 
 from apps.kpis.selectors import month_bounds
 from apps.orgs.models import TeamMember
+from attribution.kpis.periods import PRESETS, preset_period
 
 
 class PeriodForm(forms.Form):
-    """A month (YYYY-MM) or any range (start/end, end inclusive); the current month by default."""
+    """A preset (last 7 days, month to date...), a month (YYYY-MM) or any range (start/end, end
+    inclusive). A range wins over a month, a month over a preset; ``default_preset`` otherwise."""
 
+    default_preset = "month"  # the current month, whole
+    preset = forms.ChoiceField(required=False, choices=PRESETS)
     month = forms.CharField(required=False)
     start = forms.DateField(required=False, input_formats=["%Y-%m-%d"])
     end = forms.DateField(required=False, input_formats=["%Y-%m-%d"])
@@ -47,10 +51,28 @@ class PeriodForm(forms.Form):
         data = self.cleaned_data
         if data.get("start") and data.get("end"):
             return data["start"], data["end"]
-        return month_bounds(data.get("month") or self.today)
+        if data.get("month"):
+            return month_bounds(data["month"])
+        preset = self.preset_value()
+        if preset in ("month", "custom"):
+            return month_bounds(self.today)
+        return preset_period(preset, self.today)
+
+    def preset_value(self) -> str:
+        """The preset the period came from: "custom" for a range, "month" for a month."""
+        self.is_valid()
+        data = self.cleaned_data
+        if data.get("start") and data.get("end"):
+            return "custom"
+        if data.get("month"):
+            return "month"
+        return data.get("preset") or self.default_preset
 
 
 class DashboardFilterForm(PeriodForm):
+    # Month to date: a whole month's ad spend against four days of cash read as a loss.
+    default_preset = "mtd"
+
     closer = forms.ModelChoiceField(queryset=TeamMember.objects.none(), required=False)
     setter = forms.ModelChoiceField(queryset=TeamMember.objects.none(), required=False)
     source = forms.CharField(required=False)

@@ -619,13 +619,34 @@ def _months_before(day: date, months: int) -> date:
     return date(year, month + 1, 1)
 
 
+def _buckets(start: date, end: date, grain: str) -> list[date]:
+    """Every bucket of the period in order, empty ones included: a quiet day is a zero."""
+    seen: dict[date, None] = {}
+    for ordinal in range(start.toordinal(), end.toordinal() + 1):
+        seen.setdefault(_bucket(date.fromordinal(ordinal), grain), None)
+    return list(seen)
+
+
+def series_grain(start: date, end: date) -> str:
+    """Days for a sparkline up to a quarter, weeks up to two years, months beyond."""
+    days = (end - start).days + 1
+    return "day" if days <= 92 else "week" if days <= 731 else "month"
+
+
 def dashboard_data(
-    *, org: Organization, start: date, end: date, filters: Filters, now: datetime | None = None
+    *,
+    org: Organization,
+    start: date,
+    end: date,
+    filters: Filters,
+    now: datetime | None = None,
+    previous: tuple[date, date] | None = None,
 ) -> dict:
     """Every series the dashboard shows, in a fixed number of queries (rollups where they exist).
 
     The monthly trend covers at least the 12 months up to the period's end, so a one-month
-    period still shows where it sits.
+    period still shows where it sits. With ``previous``, that period's base counts too (the
+    headline's change) and the period's own series by day, week or month (its sparklines).
     """
     now = now or timezone.now()
     cache: dict = {}
@@ -675,7 +696,22 @@ def dashboard_data(
         {"source": source, "campaign": campaign, "base": values, "kpis": compute_kpis(values)}
         for (source, campaign), values in sorted(by_source.items())
     ]
+    compared = {}
+    if previous is not None:
+        grain = series_grain(start, end)
+        series = read(start, end, (grain,))
+        previous_base = read(*previous)[()]
+        quiet = apply_rep_filter(_empty_base(), closer=True) if filters.by_rep else _empty_base()
+        compared = {
+            "previous": {"base": previous_base, "kpis": compute_kpis(previous_base)},
+            "series": [
+                {"date": bucket, "base": values, "kpis": compute_kpis(values)}
+                for bucket in _buckets(start, end, grain)
+                for values in [series.get((bucket,)) or quiet]
+            ],
+        }
     return {
+        **compared,
         "base": base,
         "kpis": compute_kpis(base),
         "trend": months,

@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from attribution.kpis import EMPTY, KPIS_BY_NAME, format_kpi
+from attribution.kpis.display import format_amount, format_percent, money_label
+from attribution.kpis.funnel import funnel_stages
 
 __all__ = ["Column", "Table", "build_tables"]
 
@@ -27,32 +29,46 @@ class Table:
     rows: list[list[str]] = field(default_factory=list)
     sort: str = ""  # "-cash_collected": the column key, "-" for descending
     links: dict[str, str] = field(default_factory=dict)  # column key -> query string sorting by it
+    currency: str = ""
 
     @property
     def header(self) -> list[str]:
-        return [column.label for column in self.columns]
+        return [_label(column, self.currency) for column in self.columns]
 
     @property
-    def header_cells(self) -> list[tuple[Column, str | None, str]]:
+    def header_cells(self) -> list[tuple[Column, str | None, str, str]]:
         cells = []
         for column in self.columns:
             arrow = (
                 " ↓" if self.sort == f"-{column.key}" else " ↑" if self.sort == column.key else ""
             )
-            cells.append((column, self.links.get(column.key), arrow))
+            cells.append((column, self.links.get(column.key), arrow, _label(column, self.currency)))
         return cells
 
 
-def _cell(column: Column, values: dict) -> str:
+def _is_money(column: Column) -> bool:
+    kpi = KPIS_BY_NAME.get(column.key) if column.kind == "kpi" else None
+    return column.kind == "money" or (kpi is not None and kpi.unit == "money")
+
+
+def _label(column: Column, currency: str) -> str:
+    # Money columns name their currency once in the title, so every cell is a plain number
+    # that a spreadsheet reads as one.
+    return money_label(column.label, currency) if currency and _is_money(column) else column.label
+
+
+def _cell(column: Column, values: dict, currency: str = "") -> str:
     value = values.get(column.key)
     if column.kind == "text":
         return str(value) if value not in (None, "") else "(none)"
     if value is None:
         return EMPTY
+    if _is_money(column):
+        return format_amount(Decimal(value), currency)
     if column.kind == "kpi":
         return format_kpi(KPIS_BY_NAME[column.key], value)
-    if column.kind == "money":
-        return f"{Decimal(value):,.2f}"
+    if column.kind == "share":
+        return format_percent(value)
     return f"{value:,}"
 
 
@@ -67,9 +83,11 @@ def _sorted(items: list[dict], sort: str, columns: list[Column]) -> list[dict]:
     return present + missing
 
 
-def _table(name, title, columns, items, sort) -> Table:
-    table = Table(name, title, columns, sort=sort)
-    table.rows = [[_cell(c, item) for c in columns] for item in _sorted(items, sort, columns)]
+def _table(name, title, columns, items, sort, currency="") -> Table:
+    table = Table(name, title, columns, sort=sort, currency=currency)
+    table.rows = [
+        [_cell(c, item, currency) for c in columns] for item in _sorted(items, sort, columns)
+    ]
     return table
 
 
@@ -123,6 +141,8 @@ TREND_COLUMNS = [
 FUNNEL_COLUMNS = [
     Column("stage", "Stage", "text", sortable=False),
     Column("count", "Count", sortable=False),
+    Column("of_first", "Of first stage", "share", sortable=False),
+    Column("of_previous", "Of previous stage", "share", sortable=False),
 ]
 SORTABLE = {"closers": "-cash_collected", "setters": "-cash_collected", "sources": "-leads"}
 
@@ -131,26 +151,25 @@ def _flat(row: dict, **extra) -> dict:
     return {**row["base"], **row.get("kpis", {}), **extra}
 
 
-def build_tables(data: dict, sorts: dict[str, str]) -> dict[str, Table]:
-    funnel = [{"stage": label, "count": data["base"][key]} for key, label in FUNNEL]
+def build_tables(data: dict, sorts: dict[str, str], *, currency: str = "") -> dict[str, Table]:
+    funnel = [
+        {"stage": s.label, "count": s.count, "of_first": s.of_first, "of_previous": s.of_previous}
+        for s in funnel_stages(data["base"], FUNNEL)
+    ]
     trend = [_flat(m, month=m["month"].strftime("%Y-%m")) for m in data["trend"]]
     closers = [_flat(r, name=r["name"]) for r in data["closers"]]
     setters = [_flat(r, name=r["name"]) for r in data["setters"]]
     sources = [_flat(r, source=r["source"], campaign=r["campaign"]) for r in data["sources"]]
+
+    def table(name, title, columns, items):
+        return _table(
+            name, title, columns, items, sorts.get(name, SORTABLE.get(name, "")), currency
+        )
+
     return {
-        "funnel": _table("funnel", "Funnel", FUNNEL_COLUMNS, funnel, ""),
-        "trend": _table("trend", "Monthly cash, revenue and ad spend", TREND_COLUMNS, trend, ""),
-        "closers": _table(
-            "closers", "Closers", CLOSER_COLUMNS, closers, sorts.get("closers", SORTABLE["closers"])
-        ),
-        "setters": _table(
-            "setters", "Setters", SETTER_COLUMNS, setters, sorts.get("setters", SORTABLE["setters"])
-        ),
-        "sources": _table(
-            "sources",
-            "Sources and campaigns",
-            SOURCE_COLUMNS,
-            sources,
-            sorts.get("sources", SORTABLE["sources"]),
-        ),
+        "funnel": table("funnel", "Funnel", FUNNEL_COLUMNS, funnel),
+        "trend": table("trend", "Monthly cash, revenue and ad spend", TREND_COLUMNS, trend),
+        "closers": table("closers", "Closers", CLOSER_COLUMNS, closers),
+        "setters": table("setters", "Setters", SETTER_COLUMNS, setters),
+        "sources": table("sources", "Sources and campaigns", SOURCE_COLUMNS, sources),
     }

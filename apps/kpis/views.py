@@ -8,21 +8,15 @@ from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET
 
 from apps.kpis import charts
+from apps.kpis.cards import headline_cards, section_cards
 from apps.kpis.forms import DashboardFilterForm
 from apps.kpis.selectors import Filters, dashboard_data, filter_choices, kpi_summary, month_bounds
 from apps.kpis.tables import FUNNEL, SORTABLE, build_tables
 from apps.orgs.access import member_required, rep_team_member
 from apps.orgs.csv import csv_response
 from apps.orgs.models import Role, TeamMember
-from attribution.kpis import KPIS, format_kpi
-
-BASE_CARDS = (
-    ("leads", "Leads", "Contacts whose first touch falls in the period."),
-    ("ad_spend", "Ad spend", "Spend per day, months spread evenly over their days."),
-    ("cash_collected", "Cash collected", "Payments of the period minus their refunds."),
-    ("revenue", "Revenue", "Contracted value of the deals won in the period."),
-    ("deals_won", "Deals won", "Deals won in the period (closed_at)."),
-)
+from attribution.kpis.metrics import headline_names
+from attribution.kpis.periods import PRESETS, previous_period
 
 
 def _rep_filter(request) -> tuple[str, TeamMember] | None:
@@ -54,34 +48,22 @@ def dashboard(request):
     filters = Filters(
         closer=closer, setter=setter, source=form.value("source"), campaign=form.value("campaign")
     )
-    data = dashboard_data(org=org, start=start, end=end, filters=filters)
+    previous = previous_period(start, end)
+    data = dashboard_data(org=org, start=start, end=end, filters=filters, previous=previous)
     sorts = {name: request.GET.get(f"{name}_sort", default) for name, default in SORTABLE.items()}
-    tables = build_tables(data, sorts)
+    tables = build_tables(data, sorts, currency=org.currency)
 
     wanted = request.GET.get("format")
     if wanted == "csv":
         return _csv(tables, request.GET.get("table", ""), start, end)
 
-    base = data["base"]
-    kpis = data["kpis"]
-    cards = [
-        {"name": name, "label": label, "title": help_text, "value": _base_text(name, base[name])}
-        for name, label, help_text in BASE_CARDS
-    ] + [
-        {
-            "name": kpi.name,
-            "label": kpi.label,
-            "title": f"{kpi.formula}" + (f" — {kpi.description}" if kpi.description else ""),
-            "value": format_kpi(kpi, kpis[kpi.name]),
-        }
-        for kpi in KPIS
-    ]
+    headline = headline_names((org.settings or {}).get("dashboard_headline"))
     query = request.GET.copy()
     for key in ("format", "table"):
         query.pop(key, None)
     _add_sort_links(query, tables)
     figures = {
-        "funnel": charts.funnel(base, FUNNEL),
+        "funnel": charts.funnel(data["base"], FUNNEL),
         "trend": charts.trend(data["trend"], org.currency),
         "cash_by_closer": charts.cash_by_closer(data["closers"], org.currency),
         "close_rate_by_closer": charts.close_rate_by_closer(data["closers"]),
@@ -95,7 +77,11 @@ def dashboard(request):
         "filters": filters,
         "rep": rep,
         "choices": filter_choices(org=org),
-        "cards": cards,
+        "headline": headline_cards(data, headline, org.currency),
+        "sections": section_cards(data, skip=headline, currency=org.currency),
+        "previous": previous,
+        "preset": form.preset_value(),
+        "presets": PRESETS,
         "tables": tables,
         "figures": figures,
         "query": query.urlencode(),
@@ -104,14 +90,6 @@ def dashboard(request):
     response = render(request, template, context)
     patch_vary_headers(response, ["HX-Request"])
     return response
-
-
-def _base_text(name: str, value) -> str:
-    if value is None:
-        return "—"
-    if name in ("ad_spend", "cash_collected", "revenue", "refunds"):
-        return f"{value:,.2f}"
-    return f"{value:,}"
 
 
 def _add_sort_links(query, tables) -> None:

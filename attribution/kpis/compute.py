@@ -6,6 +6,7 @@ from collections.abc import Iterable, Mapping
 from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Context, Decimal, localcontext
 
 from attribution.kpis.definitions import KPI, KPIS, Expr, Term
+from attribution.kpis.display import format_money
 
 __all__ = [
     "EMPTY",
@@ -71,10 +72,12 @@ def compute_kpis(
     return {kpi.name: compute_kpi(kpi, base) for kpi in kpis}
 
 
-def format_kpi(kpi: KPI, value: Decimal | None) -> str:
-    """ "75.0%", "4,000%", "3,333.33", "3.0"; "—" when there is no value."""
+def format_kpi(kpi: KPI, value: Decimal | None, currency: str | None = None) -> str:
+    """ "75.0%", "40.00×", "3,333.33" ("$3,333.33" with a currency), "3.0"; "—" without a value."""
     if value is None:
         return EMPTY
+    if currency and kpi.unit == "money":
+        return format_money(value, currency)
     shown = value * 100 if kpi.unit == "percent" else value
     quantum = Decimal(1).scaleb(-kpi.display_decimals)
     # Half-up, as people round by hand: 2/3 -> 66.7%, 6,666.665 -> 6,666.67.
@@ -83,7 +86,10 @@ def format_kpi(kpi: KPI, value: Decimal | None) -> str:
     if rounded == 0:
         rounded = abs(rounded)  # no "-0.00"
     text = f"{rounded:,.{kpi.display_decimals}f}"
-    return f"{text}%" if kpi.unit == "percent" else text
+    return f"{text}{UNIT_SUFFIX.get(kpi.unit, '')}"
+
+
+UNIT_SUFFIX = {"percent": "%", "multiple": "×"}
 
 
 def hidden_by_rep_filter(*, kpis: Iterable[KPI] = KPIS) -> frozenset[str]:

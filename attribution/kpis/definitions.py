@@ -17,7 +17,7 @@ __all__ = [
     "Unit",
 ]
 
-Unit = Literal["percent", "money", "number"]
+Unit = Literal["percent", "money", "number", "multiple"]
 
 BASE_COUNTS: tuple[str, ...] = (
     "leads",
@@ -108,7 +108,7 @@ class KPI:
     def display_decimals(self) -> int:
         if self.decimals is not None:
             return self.decimals
-        return {"percent": 1, "money": 2, "number": 1}[self.unit]
+        return {"percent": 1, "money": 2, "number": 1, "multiple": 2}[self.unit]
 
 
 _PROFIT = _minus("revenue", "ad_spend")
@@ -127,8 +127,13 @@ def _money(name: str, label: str, num: Term, den: Term | None, description: str 
 
 
 def _efficiency(name: str, label: str, num: Term, den: Term, description: str = "") -> KPI:
-    # Shown as whole percentages in KPIS.md ("4,000%"): these are multiples, not rates.
+    # Shown as whole percentages in KPIS.md ("3,900%"): a return on spend, not a rate.
     return KPI(name, label, num, den, "percent", description, decimals=0)
+
+
+def _multiple(name: str, label: str, num: Term, den: Term, description: str = "") -> KPI:
+    # Return on ad spend is read as a multiple by the trade ("4.0×"); KPIS.md's "4,000%" is 40×.
+    return KPI(name, label, num, den, "multiple", description)
 
 
 KPIS: tuple[KPI, ...] = (
@@ -185,8 +190,8 @@ KPIS: tuple[KPI, ...] = (
         _PROFIT,
         "solution_attended",
     ),
-    _efficiency("roas", "ROAS (cash efficiency)", "revenue", "ad_spend"),
-    _efficiency("cash_roas", "Cash ROAS", "cash_collected", "ad_spend"),
+    _multiple("roas", "ROAS (cash efficiency)", "revenue", "ad_spend"),
+    _multiple("cash_roas", "Cash ROAS", "cash_collected", "ad_spend"),
     _efficiency("profit_efficiency", "Profit efficiency", _PROFIT, "ad_spend"),
     _money("avg_contract_value", "Average contract value", "revenue", "deals_won"),
     _money("avg_cash_per_deal", "Average cash per deal", "cash_collected", "deals_won"),

@@ -37,6 +37,7 @@ def test_a_manager_filters_the_dashboard_in_place(live_server, team_a, signed_in
     def funnel_won():
         return page.evaluate("() => document.getElementById('chart-funnel').data[0].x.at(-1)")
 
+    page.click('[data-section="funnel"] > summary')  # deals won is in the funnel's section
     assert card("deals_won") == "1"
     assert funnel_won() == 1
 
@@ -44,6 +45,7 @@ def test_a_manager_filters_the_dashboard_in_place(live_server, team_a, signed_in
     page.dispatch_event('input[name="month"]', "change")
     first, last = month_bounds(newer)
     page.wait_for_selector(f'#dashboard-body[data-period="{first}..{last}"]')
+    page.locator("#chart-funnel").scroll_into_view_if_needed()  # charts draw as they scroll in
     page.wait_for_function(
         "() => document.getElementById('chart-funnel').data?.[0]?.x.at(-1) === 3"
     )
@@ -54,6 +56,7 @@ def test_a_manager_filters_the_dashboard_in_place(live_server, team_a, signed_in
     page.wait_for_function(
         "() => document.querySelector('[data-kpi=\"deals_won\"] p').innerText === '1'"
     )
+    page.locator("#chart-funnel").scroll_into_view_if_needed()
     page.wait_for_function(
         "() => document.getElementById('chart-funnel').data?.[0]?.x.at(-1) === 1"
     )

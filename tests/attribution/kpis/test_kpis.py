@@ -56,7 +56,7 @@ WORKED_EXAMPLE = {
     "cost_per_solution_booked": "125.00",
     "cash_per_solution_attended": "3,333.33",
     "epc2": "6,666.67",
-    "roas": "4,000%",
+    "roas": "40.00×",  # KPIS.md writes 4,000%: the same 40, shown as the trade reads ROAS
     "profit_efficiency": "3,900%",
     "avg_contract_value": "20,000.00",
     "calls_to_close": "3.0",
@@ -113,7 +113,7 @@ def test_the_one_lead_example() -> None:
     assert values["cpl"] == 200
     assert values["cash_per_solution_attended"] == 5000
     assert values["epc2"] == 10000
-    assert format_kpi(KPIS_BY_NAME["roas"], values["roas"]) == "5,000%"
+    assert format_kpi(KPIS_BY_NAME["roas"], values["roas"]) == "50.00×"
     assert format_kpi(KPIS_BY_NAME["cpl"], values["cpl"]) == "200.00"
 
 
@@ -197,7 +197,8 @@ def test_the_formula_text_reads_like_kpis_md() -> None:
         ("profit", Decimal("-0.001"), "0.00"),
         ("cpl", Decimal("0.005"), "0.01"),
         ("triage_show_rate", Decimal("0.00049"), "0.0%"),
-        ("roas", Decimal("0.125"), "13%"),
+        ("roas", Decimal("0.125"), "0.13×"),
+        ("roas", Decimal("0.68"), "0.68×"),
         ("calls_to_close", Decimal("2.25"), "2.3"),
     ],
 )
