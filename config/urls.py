@@ -1,5 +1,6 @@
 from django.contrib import admin
 from django.contrib.auth.views import redirect_to_login
+from django.contrib.staticfiles.storage import staticfiles_storage
 from django.http import JsonResponse
 from django.shortcuts import redirect
 from django.urls import include, path, reverse
@@ -18,6 +19,11 @@ def _admin_login(request):
     return redirect_to_login(target)
 
 
+def favicon(request):
+    # Browsers ask for /favicon.ico whatever the page links; a 404 there is noise in every log.
+    return redirect(staticfiles_storage.url("favicon.svg"), permanent=True)
+
+
 def healthz(request):
     return JsonResponse({"status": "ok"})
 
@@ -30,6 +36,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
     path("healthz", healthz, name="healthz"),
+    path("favicon.ico", favicon, name="favicon"),
     path("", include("apps.kpis.urls")),
     path("calls/", include("apps.meetings.urls")),
     path("rep/", include("apps.meetings.rep_urls")),
