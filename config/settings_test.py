@@ -18,6 +18,9 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 SECURE_SSL_REDIRECT = False
 CELERY_TASK_EAGER_PROPAGATES = True
+# Tests run eager tasks where they are called, inside the test's transaction; the thread path
+# has tests of its own that turn it on.
+EAGER_TASKS_IN_THREAD = False
 ACCOUNT_RATE_LIMITS = False
 STORAGES["staticfiles"]["BACKEND"] = "django.contrib.staticfiles.storage.StaticFilesStorage"  # noqa: F405
 # Page workers are separate processes, out of reach of a test's monkeypatches and barriers; the

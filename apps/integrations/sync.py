@@ -1211,6 +1211,7 @@ def sync_request(*, org: Organization, provider: str, actor) -> bool:
     """Queues a sync of ``provider`` now ("sync now"); False when it cannot run (not connected,
     credential refused) or one is already running."""
     from apps.integrations.sync_tasks import sync_provider_task
+    from apps.orgs.background import enqueue
     from apps.orgs.services import audit_log_write
 
     if (org.pk, provider) not in connected_integrations(org=org):
@@ -1221,7 +1222,7 @@ def sync_request(*, org: Organization, provider: str, actor) -> bool:
     with transaction.atomic():
         audit_log_write(org=org, actor=actor, action="integrations.sync_now", provider=provider)
         # Enqueued once the audit row is committed, so a worker never races the request.
-        transaction.on_commit(lambda: sync_provider_task.delay(org.pk, provider))
+        transaction.on_commit(lambda: enqueue(sync_provider_task, org.pk, provider))
     return True
 
 
