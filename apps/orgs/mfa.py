@@ -13,6 +13,7 @@ from allauth.mfa.adapter import DefaultMFAAdapter
 from allauth.mfa.models import Authenticator
 from django.conf import settings
 from django.contrib import messages
+from django.db import transaction
 from django.shortcuts import redirect
 from django.urls import reverse
 
@@ -32,6 +33,27 @@ class EncryptedMFAAdapter(DefaultMFAAdapter):
 
     def decrypt(self, encrypted_text: str) -> str:
         return crypto.decrypt(encrypted_text)
+
+
+# Where each type keeps its encrypted value (allauth's layout of Authenticator.data).
+_ENCRYPTED_KEYS = {Authenticator.Type.TOTP: "secret", Authenticator.Type.RECOVERY_CODES: "seed"}
+
+
+def mfa_secrets_reencrypt() -> int:
+    """Re-encrypts every TOTP secret and recovery-code seed with the first key of
+    FIELD_ENCRYPTION_KEY (``rotate_credentials``), so older keys can be removed without locking
+    anyone out. Returns how many authenticators changed."""
+    changed = 0
+    with transaction.atomic():
+        rows = Authenticator.objects.select_for_update().filter(type__in=_ENCRYPTED_KEYS)
+        for authenticator in rows.order_by("pk"):
+            key = _ENCRYPTED_KEYS[authenticator.type]
+            if key not in authenticator.data:
+                continue
+            authenticator.data[key] = crypto.rotate(authenticator.data[key])
+            authenticator.save(update_fields=["data"])
+            changed += 1
+    return changed
 
 
 def mfa_required(user: User) -> bool:

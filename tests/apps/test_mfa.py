@@ -197,3 +197,27 @@ def test_a_new_user_with_no_role_is_not_forced(client, db):
     user = UserFactory()
     client.force_login(user)
     assert client.get("/settings/")["Location"] == reverse("orgs:no_org")
+
+
+def test_rotate_credentials_moves_mfa_secrets_to_the_newest_key(client, team_a, settings):
+    import io
+
+    from cryptography.fernet import Fernet
+    from django.core.management import call_command
+
+    old_key = settings.FIELD_ENCRYPTION_KEY.split(",")[0]
+    new_key = Fernet.generate_key().decode()
+    settings.FIELD_ENCRYPTION_KEY = f"{new_key},{old_key}"
+    crypto._fernet.cache_clear()
+    try:
+        out = io.StringIO()
+        call_command("rotate_credentials", stdout=out)
+        assert "Re-encrypted 2 two-factor authenticator(s)" in out.getvalue()  # owner, admin
+        settings.FIELD_ENCRYPTION_KEY = new_key  # the old key is gone now
+        crypto._fernet.cache_clear()
+        # The owner still signs in with the code of their device.
+        assert sign_in(client, team_a.owner.email, secret=TOTP_SECRET).status_code == 302
+        assert client.get("/integrations/").status_code == 200
+    finally:
+        settings.FIELD_ENCRYPTION_KEY = old_key
+        crypto._fernet.cache_clear()
