@@ -244,3 +244,24 @@ def test_nothing_secret_reaches_the_trail(client, team_a):
     for row in AuditLog.objects.all():
         assert "wrong-password-1" not in str(row.data)
         assert user.email not in str(row.data)
+
+
+def test_the_migration_rewrites_old_rows_that_named_people_by_email(team_a):
+    import importlib
+
+    from django.apps import apps
+
+    migration = importlib.import_module("apps.orgs.migrations.0002_audit_rows_name_people_by_id")
+    old_role = AuditLog.objects.create(
+        org=team_a.org,
+        action="membership.role",
+        data={"user": team_a.closer.email.upper(), "role": "closer", "previous": None},
+    )
+    old_invitation = AuditLog.objects.create(
+        org=team_a.org, action="invitation.create", data={"email": "x@y.example", "role": "viewer"}
+    )
+    migration.forwards(apps, None)
+    old_role.refresh_from_db()
+    old_invitation.refresh_from_db()
+    assert old_role.data == {"user": team_a.closer.pk, "role": "closer", "previous": None}
+    assert old_invitation.data == {"role": "viewer"}
