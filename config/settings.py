@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "allauth",
     "allauth.account",
+    "allauth.mfa",
     "django_htmx",
     "template_partials",
     "rest_framework",
@@ -87,6 +88,8 @@ MIDDLEWARE = [
     "allauth.account.middleware.AccountMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "apps.orgs.middleware.OrgMiddleware",
+    "apps.orgs.mfa.MFARequiredMiddleware",
+    "apps.orgs.middleware.AuditMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -142,6 +145,26 @@ ACCOUNT_EMAIL_VERIFICATION = "none"
 ACCOUNT_ADAPTER = "apps.orgs.adapters.InvitationOnlyAdapter"
 ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = True
 ACCOUNT_RATE_LIMITS = {"login_failed": "10/m/ip,5/5m/key"}
+# Two-factor authentication (allauth.mfa): TOTP with recovery codes. WebAuthn is left out: it needs
+# allauth's JavaScript and an HTTPS origin, and nothing here is tested with it yet.
+MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+MFA_ADAPTER = "apps.orgs.mfa.EncryptedMFAAdapter"
+MFA_TOTP_ISSUER = "Attribution"
+# Who must use a second factor before reaching the pages below (platform superusers always do),
+# and which URL namespaces or "namespace:name"s those are (apps.orgs.mfa.MFARequiredMiddleware).
+MFA_REQUIRED_ROLES = ["owner", "admin"]
+MFA_REQUIRED_URLS = [
+    "admin",
+    "integrations",
+    "integrations_sync",
+    "orgs:settings",
+    "orgs:invite",
+    "orgs:audit",
+    "orgs:audit_csv",
+    "orgs:mfa_reset",
+    "payments:payouts",
+    "payments:payout_detail",
+]
 LOGIN_REDIRECT_URL = "/"
 LOGIN_URL = "account_login"
 

@@ -7,7 +7,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from allauth.mfa import app_settings
+from allauth.mfa.models import Authenticator
+from allauth.mfa.totp.internal.auth import TOTP, format_hotp_value, hotp_value
+from django.core.cache import cache
 from django.db import connection
+from django.test import Client
+from django.urls import reverse
 from hypothesis import HealthCheck, settings
 
 from apps.orgs.models import Organization, Role, TeamMember, User
@@ -20,6 +26,54 @@ settings.register_profile("suite", deadline=None, suppress_health_check=[HealthC
 settings.load_profile("suite")
 
 PASSWORD = "correct-horse-battery"
+# The TOTP secret of every owner and admin the fixtures make: the roles that must use MFA
+# (apps/orgs/mfa.py) have a device, as they would in production.
+TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
+
+
+def give_totp(user: User, secret: str = TOTP_SECRET) -> Authenticator:
+    return TOTP.activate(user, secret).instance
+
+
+def totp_code(secret: str = TOTP_SECRET) -> str:
+    """The code an authenticator app shows for ``secret`` right now."""
+    return format_hotp_value(hotp_value(secret, int(time.time()) // app_settings.TOTP_PERIOD))
+
+
+def sign_in(client: Client, email: str, password: str = PASSWORD, secret: str | None = None):
+    """Signs in through allauth's forms, as a person would; with ``secret``, answers the code
+    step too. Returns the last response."""
+    response = client.post(reverse("account_login"), {"login": email, "password": password})
+    if secret is None:
+        return response
+    assert response["Location"] == reverse("mfa_authenticate"), "no code step after password"
+    # allauth refuses a code already used in its 30 s window (replay), keyed by user id: a rerun
+    # of the suite within the window reuses ids and codes.
+    code = totp_code(secret)
+    user = User.objects.get(email__iexact=email)
+    cache.delete(TOTP(Authenticator(user=user))._get_used_cache_key(code))
+    return client.post(reverse("mfa_authenticate"), {"code": code})
+
+
+@pytest.fixture(autouse=True)
+def _force_login_passes_mfa(monkeypatch):
+    """``client.force_login`` stands for a complete sign-in: for a user with a device, the code
+    step included, as allauth records it in the session. A test of the code step itself signs
+    in through the login form instead."""
+    from apps.orgs.mfa import DEVICE_TYPES, session_mark_mfa_verified
+
+    original = Client.force_login
+
+    def force_login(self, user, backend=None):
+        original(self, user, backend)
+        device = Authenticator.objects.filter(user=user, type__in=DEVICE_TYPES).first()
+        if device is None:
+            return
+        request = type("Request", (), {"session": self.session})()
+        session_mark_mfa_verified(request, device)
+        request.session.save()
+
+    monkeypatch.setattr(Client, "force_login", force_login)
 
 
 @dataclass
@@ -42,6 +96,8 @@ def _team(slug: str) -> Team:
     for role in Role.values:
         user = UserFactory(email=f"{role}@{slug}.example")
         membership_set_role(org=org, user=user, role=role, actor=None)
+        if role in (Role.OWNER, Role.ADMIN):
+            give_totp(user)
         users[role] = user
     closer_member = TeamMemberFactory(
         org=org,

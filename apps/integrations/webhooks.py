@@ -28,7 +28,7 @@ from apps.integrations.ingest import Outcome, ingest_record, parse_payload
 from apps.integrations.models import Credential, WebhookEvent
 from apps.integrations.services import CREDENTIAL_NAMES, credential_values
 from apps.orgs.models import Organization, User
-from apps.orgs.services import audit_log_write
+from apps.orgs.services import audit_log_write, audit_webhook_rejection
 from attribution import signatures
 from attribution.signatures import SignatureError
 from attribution.sources.records import ParseError, UnsupportedEvent
@@ -151,6 +151,7 @@ def _count_rejection(org: Organization, provider: str, reason: str) -> None:
     try:
         if not cache.add(key, 1, timeout=40 * 86400):
             cache.incr(key)
+        audit_webhook_rejection(org=org, provider=provider)
     except Exception:  # a cache outage must not turn a 401 into a 500
         logger.exception("could not count a rejected webhook")
 

@@ -70,8 +70,18 @@ def credited_rows_for_member(queryset: QuerySet, membership: Membership) -> Quer
     return queryset.filter(Q(closer=member) | Q(setter=member))
 
 
+class ObjectNotFound(Http404):
+    """The same 404 as any other; it carries the model and id asked for, so AuditMiddleware
+    can audit an id that exists in another org."""
+
+    def __init__(self, model: type[Model], pk):
+        super().__init__()
+        self.model = model
+        self.pk = pk
+
+
 def get_object_for_member(queryset: QuerySet, pk) -> Model:
     try:
         return queryset.get(pk=pk)
     except (queryset.model.DoesNotExist, ValueError, TypeError):
-        raise Http404 from None
+        raise ObjectNotFound(queryset.model, pk) from None

@@ -1,4 +1,5 @@
 from allauth.account.adapter import DefaultAccountAdapter
+from django import forms
 
 from apps.orgs import services
 from apps.orgs.models import Invitation
@@ -24,10 +25,20 @@ class InvitationOnlyAdapter(DefaultAccountAdapter):
         email = super().clean_email(email)
         invitation = pending_invitation(self.request) if self.request else None
         if invitation is not None and invitation.email.lower() != email.lower():
-            from django import forms
-
             raise forms.ValidationError("Sign up with the address the invitation was sent to.")
         return email
+
+    def pre_authenticate(self, request, **credentials):
+        # allauth refuses a rate-limited sign-in here, with no signal of its own: audit it.
+        try:
+            super().pre_authenticate(request, **credentials)
+        except forms.ValidationError:
+            from apps.orgs.signals import user_for_login
+
+            user = user_for_login(credentials)
+            if user is not None:
+                services.audit_lockout(user=user)
+            raise
 
     def save_user(self, request, user, form, commit=True):
         user = super().save_user(request, user, form, commit=commit)

@@ -7,4 +7,5 @@ class OrgsConfig(AppConfig):
     verbose_name = "Organisations and team"
 
     def ready(self):
-        from apps.orgs import lookups  # noqa: F401  (registers field__any)
+        # Imported for what they register: the field__any lookup and the audit receivers.
+        from apps.orgs import lookups, signals  # noqa: F401

@@ -33,6 +33,8 @@ def csv_response(filename: str, header: Sequence, rows: Iterable[Sequence]) -> H
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     safe_name = "".join(c for c in filename if c.isalnum() or c in "-_.") or "export.csv"
     response["Content-Disposition"] = f'attachment; filename="{safe_name}"'
+    # Read by AuditMiddleware, which audits every CSV download with the member who made it.
+    response.export_filename = safe_name
     writer = csv.writer(response)
     writer.writerow([csv_cell(cell) for cell in header])
     for row in rows:

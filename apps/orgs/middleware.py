@@ -37,3 +37,37 @@ class OrgMiddleware:
             lambda: request.membership.org if request.membership else None
         )
         return self.get_response(request)
+
+
+class AuditMiddleware:
+    """Audits what a view cannot see from inside: every CSV download (``csv_response`` marks
+    it), and a 404 of an access helper for an id that exists in another org (someone probing
+    ids). Both rows go to the requester's current org."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        filename = getattr(response, "export_filename", None)
+        if filename and response.status_code == 200 and request.org:
+            from apps.orgs.services import audit_log_write
+
+            audit_log_write(
+                org=request.org,
+                actor=request.user,
+                action="export.csv",
+                filename=filename,
+                path=request.path,
+            )
+        return response
+
+    def process_exception(self, request, exception):
+        from apps.orgs.access import ObjectNotFound
+        from apps.orgs.services import audit_foreign_access
+
+        if isinstance(exception, ObjectNotFound) and request.org:
+            audit_foreign_access(
+                org=request.org, actor=request.user, model=exception.model, pk=exception.pk
+            )
+        return None  # the 404 itself is Django's as usual

@@ -1,9 +1,21 @@
+from datetime import UTC, datetime, timedelta
+
+from allauth.mfa.models import Authenticator
+from django.core.cache import cache
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.mail import send_mail
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
 from apps.orgs.models import ADMIN_ROLES, AuditLog, Invitation, Membership, Organization, Role, User
+
+# A burst of bad webhook signatures: this many for one org inside one window is worth an audit
+# row (and a look at the integrations page); fewer is a provider's retry or a stray scanner.
+WEBHOOK_REJECTION_BURST = 10
+WEBHOOK_REJECTION_WINDOW = timedelta(minutes=15)
+# A lockout is audited once per user and window however often the locked-out form is posted.
+LOCKOUT_AUDIT_WINDOW = timedelta(minutes=5)
 
 
 def audit_log_write(*, org: Organization, actor: User | None, action: str, target=None, **data):
@@ -16,6 +28,110 @@ def audit_log_write(*, org: Organization, actor: User | None, action: str, targe
         target_id=str(target.pk) if target is not None else "",
         data=data,
     )
+
+
+def audit_user_event(*, user: User, action: str, actor: User | None = None, **data) -> int:
+    """One row per org ``user`` belongs to, for events of an account rather than of an org
+    (sign-ins, password and MFA changes): every org the account can reach should see them.
+    The target is the user's id; no email, IP or secret is written. Returns the rows written."""
+    org_ids = list(Membership.objects.filter(user=user).values_list("org_id", flat=True))
+    rows = [
+        AuditLog(
+            org_id=org_id,
+            actor=actor if actor is not None and actor.is_authenticated else None,
+            action=action,
+            target_type=User._meta.label_lower,
+            target_id=str(user.pk),
+            data=data,
+        )
+        for org_id in org_ids
+    ]
+    AuditLog.objects.bulk_create(rows)
+    return len(rows)
+
+
+def audit_lockout(*, user: User) -> bool:
+    """Audits that sign-in is rate-limited for ``user``, once per ``LOCKOUT_AUDIT_WINDOW``: a
+    script hammering a locked form must not flood the trail. True when a row was written."""
+    window = int(LOCKOUT_AUDIT_WINDOW.total_seconds())
+    if not cache.add(f"audit:lockout:{user.pk}", 1, timeout=window):
+        return False
+    audit_user_event(user=user, action="auth.lockout")
+    return True
+
+
+def audit_webhook_rejection(*, org: Organization, provider: str, now=None) -> bool:
+    """Counts one rejected webhook signature; the ``WEBHOOK_REJECTION_BURST``-th of a window
+    writes the window's one audit row. True when it did.
+
+    Windows are fixed slots of ``WEBHOOK_REJECTION_WINDOW`` and the counter is Redis' atomic
+    increment, so concurrent rejections write exactly one row per org and window.
+    """
+    now = now or timezone.now()
+    size = int(WEBHOOK_REJECTION_WINDOW.total_seconds())
+    slot = int(now.timestamp()) // size
+    key = f"audit:webhook-rejections:{org.pk}:{slot}"
+    count = 1 if cache.add(key, 1, timeout=2 * size) else cache.incr(key)
+    if count != WEBHOOK_REJECTION_BURST:
+        return False
+    audit_log_write(
+        org=org,
+        actor=None,
+        action="webhook.signature_burst",
+        provider=provider,
+        rejected=count,
+        window_start=datetime.fromtimestamp(slot * size, tz=UTC).isoformat(),
+        window_minutes=size // 60,
+    )
+    return True
+
+
+def audit_foreign_access(*, org: Organization, actor: User | None, model, pk) -> bool:
+    """Audits a member asking for an id that exists, but in another org (they got the usual
+    404). Missing ids are typos and stay unaudited. True when a row was written."""
+    if not any(f.name == "org" for f in model._meta.get_fields()):
+        return False
+    try:
+        foreign = model._base_manager.filter(pk=pk).exclude(org=org).exists()
+    except (ValueError, TypeError, ValidationError):
+        return False
+    if not foreign:
+        return False
+    AuditLog.objects.create(
+        org=org,
+        actor=actor if actor is not None and actor.is_authenticated else None,
+        action="access.foreign_id",
+        target_type=model._meta.label_lower,
+        target_id=str(pk)[:64],
+    )
+    return True
+
+
+def mfa_reset(*, user: User, actor: User) -> int:
+    """Removes every authenticator of ``user`` (a lost phone), audited in each of their orgs.
+
+    Platform superusers may reset anyone. An org's owner or admin may reset a member only when
+    they administer every org the member belongs to (so nobody weakens a login another org
+    relies on), never a superuser, and only owners reset owners. Resetting oneself is the
+    user's own deactivation in the account pages, audited there. Returns how many were removed.
+    """
+    if user.pk == actor.pk:
+        raise PermissionDenied("Remove your own authenticators from your account's security page.")
+    if not actor.is_superuser:
+        roles_of_actor = dict(Membership.objects.filter(user=actor).values_list("org_id", "role"))
+        for org_id, role in Membership.objects.filter(user=user).values_list("org_id", "role"):
+            actor_role = roles_of_actor.get(org_id)
+            if actor_role not in ADMIN_ROLES or (role == Role.OWNER and actor_role != Role.OWNER):
+                raise PermissionDenied("You may not reset this person's two-factor authentication.")
+        if user.is_superuser or not Membership.objects.filter(user=user).exists():
+            raise PermissionDenied("You may not reset this person's two-factor authentication.")
+    with transaction.atomic():
+        authenticators = Authenticator.objects.select_for_update().filter(user=user)
+        types = sorted({a.type for a in authenticators})
+        removed, _ = authenticators.delete()
+        if removed:
+            audit_user_event(user=user, action="mfa.reset", actor=actor, types=types)
+    return removed
 
 
 def organization_create(
@@ -67,7 +183,7 @@ def membership_set_role(*, org: Organization, user: User, role: str, actor: User
                 actor=actor,
                 action="membership.role",
                 target=membership,
-                user=user.email,
+                user=user.pk,
                 role=role,
                 previous=previous,
             )
@@ -88,7 +204,6 @@ def invitation_create(
             actor=actor,
             action="invitation.create",
             target=invitation,
-            email=invitation.email,
             role=role,
         )
         link = base_url + reverse("orgs:invitation_accept", args=[invitation.token])
@@ -112,6 +227,13 @@ def invitation_accept(*, invitation: Invitation, user: User) -> Membership:
     with transaction.atomic():
         invitation.accepted_at = timezone.now()
         invitation.save(update_fields=["accepted_at"])
+        audit_log_write(
+            org=invitation.org,
+            actor=user,
+            action="invitation.accept",
+            target=invitation,
+            role=invitation.role,
+        )
         membership = membership_set_role(
             org=invitation.org, user=user, role=invitation.role, actor=user
         )

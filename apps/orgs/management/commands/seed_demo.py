@@ -9,6 +9,8 @@ import random
 from datetime import timedelta
 from decimal import Decimal
 
+from allauth.mfa.models import Authenticator
+from allauth.mfa.totp.internal.auth import TOTP
 from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
@@ -41,6 +43,10 @@ from attribution.sources.records import ExternalId, PersonObservation, Utm
 
 DEMO_SLUG = "demo"
 DEMO_PASSWORD = "demo-password-2026"  # noqa: S105 - a published demo login on a local machine
+# Owners and superusers must use two-factor authentication (apps/orgs/mfa.py), in the demo as in
+# production: those demo logins get an authenticator with this published secret, printed below.
+DEMO_TOTP_SECRET = "DEMOATTRIBUTIONMFATWOFACTORDEMOS"  # noqa: S105 - published, demo only
+DEMO_MFA_LOGINS = ["owner@demo.example", "admin@demo.example"]
 LOGINS = [
     ("owner@demo.example", Role.OWNER),
     ("manager@demo.example", Role.MANAGER),
@@ -84,6 +90,11 @@ class Command(BaseCommand):
                 membership_set_role(org=org, user=user, role=role, actor=None)
             if not User.objects.filter(email="admin@demo.example").exists():
                 User.objects.create_superuser(email="admin@demo.example", password=DEMO_PASSWORD)
+            for user in User.objects.filter(email__in=DEMO_MFA_LOGINS):
+                if not Authenticator.objects.filter(
+                    user=user, type=Authenticator.Type.TOTP
+                ).exists():
+                    TOTP.activate(user, DEMO_TOTP_SECRET)
             if Contact.objects.for_org(org).exists():
                 self.stdout.write("Demo data already present.")
             else:
@@ -94,6 +105,13 @@ class Command(BaseCommand):
                 f"Demo logins (password {DEMO_PASSWORD}): "
                 + ", ".join(f"{email} ({role})" for email, role in LOGINS)
                 + ", admin@demo.example (platform superuser)"
+            )
+        )
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"{' and '.join(DEMO_MFA_LOGINS)} use two-factor authentication: add the TOTP "
+                f"secret {DEMO_TOTP_SECRET} to an authenticator app (or run "
+                f"`oathtool --totp -b {DEMO_TOTP_SECRET}`) for the code asked after the password."
             )
         )
 
