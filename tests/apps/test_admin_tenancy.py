@@ -298,6 +298,20 @@ def test_autocomplete_answers_with_the_orgs_rows_only(client, outsider, rows_a, 
     assert asked >= 20
 
 
+def test_a_member_without_admin_access_gets_a_clear_refusal_not_a_loop(client, team_b):
+    client.force_login(team_b.manager)  # signed in, not staff
+    response = client.get(reverse("admin:index"), follow=True)
+    assert response.status_code == 403
+    assert "has no access to the admin" in response.content.decode()
+    assert len(response.redirect_chain) <= 1
+
+
+def test_anonymous_visitors_of_admin_still_sign_in_through_the_site(client):
+    response = client.get(reverse("admin:index"), follow=True)
+    assert response.redirect_chain[-1][0].startswith(reverse("account_login"))
+    assert response.status_code == 200
+
+
 def test_a_list_filter_over_a_related_model_lists_only_the_orgs_rows(outsider, rows_a, rows_b):
     class DealsByContact(OrgScopedAdmin):
         list_filter = ["contact", "closer"]
