@@ -7,7 +7,6 @@ query string and in a POST, and the page must show nothing of that row (its str(
 it) and store nothing.
 """
 
-from html.parser import HTMLParser
 from urllib.parse import urlencode
 
 import pytest
@@ -23,6 +22,7 @@ from apps.contacts.models import Identifier
 from apps.deals.models import Deal
 from apps.orgs.admin_base import OrgScopedAdmin
 from apps.orgs.models import Organization
+from tests.apps.admin_forms import form_data
 from tests.apps.tenant_rows import tenant_rows
 from tests.factories import UserFactory
 
@@ -91,56 +91,6 @@ def _foreign_traces(response, foreign) -> list[str]:
     return shown
 
 
-class _FormReader(HTMLParser):
-    """The values a browser would send for the admin page's main form."""
-
-    def __init__(self):
-        super().__init__()
-        self.data: dict[str, list[str]] = {}
-        self._select = self._textarea = None
-        self._in_form = False
-
-    def handle_starttag(self, tag, attrs):
-        attrs = dict(attrs)
-        if tag == "form" and attrs.get("id", "").endswith("_form"):
-            self._in_form = True
-        if not self._in_form:
-            return
-        name = attrs.get("name")
-        if tag == "input" and name and attrs.get("type") not in ("submit", "button", "file"):
-            if attrs.get("type") in ("checkbox", "radio") and "checked" not in attrs:
-                return
-            self.data.setdefault(name, []).append(attrs.get("value", "on"))
-        elif tag == "select" and name:
-            self._select = name
-            self.data.setdefault(name, [])
-        elif tag == "option" and self._select and "selected" in attrs:
-            self.data[self._select].append(attrs.get("value", ""))
-        elif tag == "textarea" and name:
-            self._textarea = name
-            self.data[name] = [""]
-
-    def handle_data(self, data):
-        if self._textarea:
-            self.data[self._textarea][0] += data
-
-    def handle_endtag(self, tag):
-        if tag == "select":
-            self._select = None
-        elif tag == "textarea":
-            if self._textarea:
-                self.data[self._textarea][0] = self.data[self._textarea][0].removeprefix("\n")
-            self._textarea = None
-        elif tag == "form":
-            self._in_form = False
-
-
-def _form_data(response) -> dict[str, list[str]]:
-    reader = _FormReader()
-    reader.feed(response.content.decode())
-    return reader.data
-
-
 def _foreign_value(field, rows_a):
     target = _row_of(field.related_model, rows_a)
     value = getattr(target, field.target_field.attname) if not field.many_to_many else target.pk
@@ -183,7 +133,7 @@ def test_org_b_admin_pages_show_and_store_nothing_of_org_a(client, outsider, row
             for field, (target, value) in foreign.items():
                 if field not in form_fields:
                     continue
-                response = client.post(_url(model, "add"), {**_form_data(add), field: [value]})
+                response = client.post(_url(model, "add"), {**form_data(add), field: [value]})
                 driven += 1
                 assert response.status_code == 200, f"{name} add: POST {field}={value} was kept"
                 assert field in response.context["adminform"].form.errors, (
@@ -206,7 +156,7 @@ def test_org_b_admin_pages_show_and_store_nothing_of_org_a(client, outsider, row
         stored = _stored(model, own.pk, relations)
         for field in editable:
             target, value = foreign[field.name]
-            response = client.post(change_url, {**_form_data(change), field.name: [value]})
+            response = client.post(change_url, {**form_data(change), field.name: [value]})
             driven += 1
             assert response.status_code == 200, f"{name} change: POST {field.name}={value} was kept"
             assert field.name in response.context["adminform"].form.errors, (
