@@ -5,15 +5,20 @@ cannot pick another org (or another org's related rows) in any form field. Super
 platform admins and see everything.
 """
 
+import json
+import re
+
 from django import forms
 from django.contrib import admin
 from django.contrib.admin.utils import NotRelationField, get_fields_from_path
 from django.contrib.admin.widgets import ForeignKeyRawIdWidget, ManyToManyRawIdWidget
 from django.core.exceptions import FieldDoesNotExist, ValidationError
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.http import Http404
 
 from apps.orgs.models import ADMIN_ROLES, Membership, Organization
+from apps.orgs.services import audit_log_write
 
 
 def admin_org_ids(request) -> set[int]:
@@ -158,6 +163,92 @@ class OrgScopedInlineMixin(OrgScopedFieldsMixin):
         return _may(request, obj)
 
 
+# --- audit of admin edits ---------------------------------------------------------------------
+
+MASKED = "[masked]"
+# Secrets are masked by name as well as by type, so a new secret column is covered before
+# anyone remembers to list it (credential values and hints, invitation tokens, passwords).
+_SECRET_NAME = re.compile(r"encrypted|secret|password|token|hint|api_key", re.IGNORECASE)
+_TEXT_FIELDS = (models.CharField, models.TextField, models.JSONField, models.BinaryField)
+
+
+def _secret(field) -> bool:
+    return isinstance(field, models.BinaryField) or bool(_SECRET_NAME.search(field.name))
+
+
+def _about_erased_person(obj, depth: int = 2) -> bool:
+    """The row is an erased contact, or points at one (a call, a PCF through its call...)."""
+    if getattr(obj, "erased_at", None) is not None:
+        return True
+    if depth == 0:
+        return False
+    for field in obj._meta.concrete_fields:
+        if not field.many_to_one and not field.one_to_one:
+            continue
+        if field.related_model is Organization or getattr(obj, field.attname) is None:
+            continue
+        related = getattr(obj, field.name, None)
+        if related is not None and _about_erased_person(related, depth - 1):
+            return True
+    return False
+
+
+class _Hidden:
+    """A masked value: compared (so a changed secret shows as changed), never written."""
+
+    def __init__(self, value):
+        self.empty = value in (None, "", b"", {}, [])
+        self._digest = hash(bytes(value) if isinstance(value, memoryview) else repr(value))
+
+    def __eq__(self, other):
+        return isinstance(other, _Hidden) and other._digest == self._digest
+
+    def __hash__(self):
+        return self._digest
+
+
+def audit_values(obj) -> dict:
+    """The row's columns as the audit log compares them: JSON values, with secrets, and the
+    text of a person who was erased, held as _Hidden."""
+    erased = _about_erased_person(obj)
+    values, plain = {}, {}
+    for field in obj._meta.concrete_fields:
+        if field.primary_key or getattr(field, "auto_now", False):
+            continue  # an updated_at moves on every save: the audit row has its own time
+        value = field.value_from_object(obj)
+        if _secret(field) or (erased and isinstance(field, _TEXT_FIELDS)):
+            values[field.name] = _Hidden(value)
+        else:
+            plain[field.name] = value
+    return {**values, **json.loads(json.dumps(plain, cls=DjangoJSONEncoder))}
+
+
+_EMPTY = (None, "", [], {})
+
+
+def _written(value):
+    if isinstance(value, _Hidden):
+        return None if value.empty else MASKED
+    return value
+
+
+def _row_org(obj) -> Organization | None:
+    return obj if isinstance(obj, Organization) else getattr(obj, "org", None)
+
+
+def _audit(request, obj, action: str, before: dict, after: dict) -> None:
+    changes = {}
+    for name in sorted({*before, *after}):
+        old, new = _written(before.get(name)), _written(after.get(name))
+        if before.get(name) == after.get(name) or (old in _EMPTY and new in _EMPTY):
+            continue
+        changes[name] = [old, new]
+    org = _row_org(obj)
+    if org is None or not changes:
+        return
+    audit_log_write(org=org, actor=request.user, action=action, target=obj, changes=changes)
+
+
 class OrgScopedAdmin(OrgScopedFieldsMixin, admin.ModelAdmin):
     form = OrgScopedAdminForm
     list_per_page = 50
@@ -256,3 +347,43 @@ class OrgScopedAdmin(OrgScopedFieldsMixin, admin.ModelAdmin):
         except (FieldDoesNotExist, NotRelationField):
             return item
         return (item, admin.RelatedOnlyFieldListFilter) if field.is_relation else item
+
+    # --- audit ----------------------------------------------------------------------------
+    # Django calls save_form before save_model (pages and list_editable alike), while the
+    # database still holds the row as it was; log_* run after the save (or, for deletions,
+    # before it) inside the same transaction. An admin's own save_model that bypasses super(),
+    # or calls services, is audited all the same: the "after" is read back from the database.
+    def save_form(self, request, form, change):
+        if change and form.instance.pk is not None:
+            stored = type(form.instance)._default_manager.filter(pk=form.instance.pk).first()
+            if stored is not None:
+                self._audit_before(request)[form.instance.pk] = audit_values(stored)
+        return super().save_form(request, form, change)
+
+    def _audit_before(self, request) -> dict:
+        key = f"_admin_audit_{self.model._meta.label_lower}"
+        if not hasattr(request, key):
+            setattr(request, key, {})
+        return getattr(request, key)
+
+    def _stored(self, obj):
+        return type(obj)._default_manager.filter(pk=obj.pk).first() or obj
+
+    def log_addition(self, request, obj, message):
+        entry = super().log_addition(request, obj, message)
+        _audit(request, obj, "admin.add", {}, audit_values(self._stored(obj)))
+        return entry
+
+    def log_change(self, request, obj, message):
+        entry = super().log_change(request, obj, message)
+        before = self._audit_before(request).pop(obj.pk, None)
+        if before is not None:
+            _audit(request, obj, "admin.change", before, audit_values(self._stored(obj)))
+        return entry
+
+    def log_deletions(self, request, queryset):
+        rows = list(queryset)
+        entries = super().log_deletions(request, rows)
+        for obj in rows:
+            _audit(request, obj, "admin.delete", audit_values(obj), {})
+        return entries
