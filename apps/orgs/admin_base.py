@@ -9,6 +9,7 @@ import json
 import re
 
 from django import forms
+from django.apps import apps as registry
 from django.contrib import admin
 from django.contrib.admin.utils import NotRelationField, get_fields_from_path
 from django.contrib.admin.widgets import ForeignKeyRawIdWidget, ManyToManyRawIdWidget
@@ -17,7 +18,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.http import Http404
 
-from apps.orgs.models import ADMIN_ROLES, Membership, Organization
+from apps.orgs.models import ADMIN_ROLES, AuditLog, Membership, Organization
 from apps.orgs.services import audit_log_write
 
 
@@ -176,21 +177,29 @@ def _secret(field) -> bool:
     return isinstance(field, models.BinaryField) or bool(_SECRET_NAME.search(field.name))
 
 
-def _about_erased_person(obj, depth: int = 2) -> bool:
-    """The row is an erased contact, or points at one (a call, a PCF through its call...)."""
-    if getattr(obj, "erased_at", None) is not None:
-        return True
+def _people(obj, depth: int = 2) -> list[models.Model]:
+    """The erasable people (rows with ``erased_at``: contacts) a row is about: itself, or the
+    ones it points at, directly or through one more row (a PCF through its call)."""
+    found = [obj] if _is_person(type(obj)) else []
     if depth == 0:
-        return False
+        return found
     for field in obj._meta.concrete_fields:
-        if not field.many_to_one and not field.one_to_one:
+        if not (field.many_to_one or field.one_to_one) or field.related_model is Organization:
             continue
-        if field.related_model is Organization or getattr(obj, field.attname) is None:
+        if getattr(obj, field.attname) is None:
             continue
         related = getattr(obj, field.name, None)
-        if related is not None and _about_erased_person(related, depth - 1):
-            return True
-    return False
+        if related is not None:
+            found += _people(related, depth - 1)
+    return found
+
+
+def _is_person(model) -> bool:
+    try:
+        model._meta.get_field("erased_at")
+    except FieldDoesNotExist:
+        return False
+    return True
 
 
 class _Hidden:
@@ -210,7 +219,7 @@ class _Hidden:
 def audit_values(obj) -> dict:
     """The row's columns as the audit log compares them: JSON values, with secrets, and the
     text of a person who was erased, held as _Hidden."""
-    erased = _about_erased_person(obj)
+    erased = any(person.erased_at is not None for person in _people(obj))
     values, plain = {}, {}
     for field in obj._meta.concrete_fields:
         if field.primary_key or getattr(field, "auto_now", False):
@@ -246,7 +255,47 @@ def _audit(request, obj, action: str, before: dict, after: dict) -> None:
     org = _row_org(obj)
     if org is None or not changes:
         return
-    audit_log_write(org=org, actor=request.user, action=action, target=obj, changes=changes)
+    # Whom the row is about, so that erasing them later masks what this entry holds of them.
+    people = sorted({person.pk for person in _people(obj)})
+    extra = {"people": people} if people else {}
+    audit_log_write(
+        org=org, actor=request.user, action=action, target=obj, changes=changes, **extra
+    )
+
+
+def admin_audit_forget(*, org: Organization, person_ids) -> int:
+    """Masks the text that audited admin edits hold of the people ``person_ids`` (contact
+    ids), as their erasure masks it everywhere else; who changed which field, and when, stays.
+    Returns how many entries were masked."""
+    ids = set(person_ids)
+    masked = 0
+    entries = AuditLog.objects.filter(org=org, action__startswith="admin.").filter(
+        data__has_key="people"
+    )
+    for entry in entries.iterator():
+        if not ids & set(entry.data["people"]):
+            continue
+        try:
+            model = registry.get_model(entry.target_type)
+        except (LookupError, ValueError):
+            model = None
+        for name, pair in entry.data.get("changes", {}).items():
+            entry.data["changes"][name] = [
+                MASKED if _personal(model, name) and value not in _EMPTY else value
+                for value in pair
+            ]
+        entry.save(update_fields=["data"])
+        masked += 1
+    return masked
+
+
+def _personal(model, name: str) -> bool:
+    try:
+        field = model._meta.get_field(name) if model is not None else None
+    except FieldDoesNotExist:
+        field = None
+    # A column the entry names but the model no longer has is masked: it may have been text.
+    return field is None or isinstance(field, _TEXT_FIELDS)
 
 
 class OrgScopedAdmin(OrgScopedFieldsMixin, admin.ModelAdmin):

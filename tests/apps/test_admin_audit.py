@@ -58,7 +58,8 @@ def test_a_change_in_admin_is_audited_with_each_changed_fields_before_and_after(
             "value": ["1000.00", "1500.00"],
             "status": ["active", "won"],
             "closer": [None, team_a.closer_member.pk],
-        }
+        },
+        "people": [deal.contact_id],  # whom the row is about, for a later erasure
     }
 
 
@@ -137,3 +138,30 @@ def test_an_edit_of_another_orgs_row_writes_nothing(client, team_a, team_b):
     response = client.post(_url(Deal, "change", deal.pk), {"value": "1.00"})
     assert response.status_code == 404
     assert not AuditLog.objects.filter(action__startswith="admin.").exists()
+
+
+def test_erasing_a_person_masks_what_earlier_admin_edits_wrote_of_them(client, team_a):
+    contact = ContactFactory(
+        org=team_a.org, first_name="Erin", last_name="Cole", first_seen_at=SECOND
+    )
+    deal = DealFactory(org=team_a.org, contact=contact, status_label="", closed_at=SECOND)
+    other = DealFactory(org=team_a.org, status_label="", closed_at=SECOND)
+    client.force_login(team_a.owner)
+    _edit(client, contact, last_name="Cole-Hart")
+    _edit(client, deal, status_label="Erin wants a call", value="42.00")
+    _edit(client, other, status_label="Someone else")
+    (on_contact,) = _entries("admin.change", contact)
+    assert on_contact.data["changes"] == {"last_name": ["Cole", "Cole-Hart"]}
+
+    contact_erase(org=team_a.org, contact=contact, actor=team_a.owner)
+
+    on_contact.refresh_from_db()
+    assert on_contact.data["changes"] == {"last_name": ["[masked]", "[masked]"]}
+    assert on_contact.actor == team_a.owner  # who changed what, and when, stays
+    (on_deal,) = _entries("admin.change", deal)
+    assert on_deal.data["changes"]["status_label"] == ["", "[masked]"]
+    assert on_deal.data["changes"]["value"][1] == "42.00"
+    (on_other,) = _entries("admin.change", other)
+    assert on_other.data["changes"]["status_label"] == ["", "Someone else"]
+    written = json.dumps([e.data for e in AuditLog.objects.all()])
+    assert "Erin" not in written and "Cole" not in written
