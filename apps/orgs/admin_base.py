@@ -376,7 +376,25 @@ class OrgScopedAdmin(OrgScopedFieldsMixin, admin.ModelAdmin):
             row = sub.instance
             if org_id and _org_path(type(row)) == "org" and row.org_id is None:
                 row.org_id = org_id
+        # Inline rows are audited like the page's own: read as stored before the save,
+        # deletions written while the row still has its id.
+        before = {}
+        for sub in formset.initial_forms:
+            stored = type(sub.instance)._default_manager.filter(pk=sub.instance.pk).first()
+            if stored is None:
+                continue
+            if sub in formset.deleted_forms:
+                _audit(request, stored, "admin.delete", audit_values(stored), {})
+            elif sub.has_changed():
+                before[stored.pk] = audit_values(stored)
         super().save_formset(request, form, formset, change)
+        for obj in formset.new_objects:
+            _audit(request, obj, "admin.add", {}, audit_values(self._stored(obj)))
+        for obj, _fields in formset.changed_objects:
+            if obj.pk in before:
+                _audit(
+                    request, obj, "admin.change", before[obj.pk], audit_values(self._stored(obj))
+                )
 
     def get_list_filter(self, request):
         filters = list(super().get_list_filter(request))

@@ -13,7 +13,7 @@ from apps.deals.models import Deal
 from apps.integrations.services import credential_set
 from apps.orgs.models import AuditLog
 from tests.apps.admin_forms import form_data
-from tests.factories import ContactFactory, DealFactory
+from tests.factories import ContactFactory, DealFactory, IdentifierFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -165,3 +165,23 @@ def test_erasing_a_person_masks_what_earlier_admin_edits_wrote_of_them(client, t
     assert on_other.data["changes"]["status_label"] == ["", "Someone else"]
     written = json.dumps([e.data for e in AuditLog.objects.all()])
     assert "Erin" not in written and "Cole" not in written
+
+
+def test_rows_changed_and_deleted_in_an_inline_are_audited_like_the_pages_own(client, team_a):
+    contact = ContactFactory(org=team_a.org, first_seen_at=SECOND)
+    kept = IdentifierFactory(contact=contact, value="ann@onefold.io")
+    dropped = IdentifierFactory(contact=contact, value="ann.lee@old.example")
+    client.force_login(team_a.owner)
+    url = _url(type(contact), "change", contact.pk)
+    data = form_data(client.get(url))
+    forms = {data[f"identifiers-{i}-id"][0]: i for i in range(2)}
+    data[f"identifiers-{forms[str(kept.pk)]}-value"] = ["ann@twofold.io"]
+    data[f"identifiers-{forms[str(dropped.pk)]}-DELETE"] = ["on"]
+    response = client.post(url, data)
+    assert response.status_code == 302, response.context["inline_admin_formsets"]
+    (changed,) = _entries("admin.change", kept)
+    assert changed.data["changes"]["value"] == ["ann@onefold.io", "ann@twofold.io"]
+    assert changed.data["people"] == [contact.pk]
+    (deleted,) = _entries("admin.delete", dropped)
+    assert deleted.data["changes"]["value"] == ["ann.lee@old.example", None]
+    assert _entries("admin.change", contact) == []  # the contact's own fields did not move
