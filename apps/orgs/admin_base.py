@@ -1,8 +1,10 @@
 """One base class for every admin of tenant-owned rows.
 
 Owners and admins of an org are staff users: they see and change only their own org's rows and
-cannot pick another org (or another org's related rows) in any form field. Superusers are
-platform admins and see everything.
+cannot pick, nor see the label of, another org (or another org's related rows) in any form
+field, raw id, autocomplete, list filter or inline. Superusers are platform admins and see
+everything. Every add, change and delete made here is audited ("admin.add", "admin.change",
+"admin.delete") with each field's before and after, secrets masked.
 """
 
 import json
@@ -76,9 +78,10 @@ def _may(request, obj=None) -> bool:
     return org_id in orgs
 
 
-def admin_rows(request, model) -> models.QuerySet:
-    """The rows of ``model`` the request's user may see or point at in admin."""
-    rows = model._default_manager.all()
+def admin_rows(request, model, rows: models.QuerySet | None = None) -> models.QuerySet:
+    """The rows of ``model`` (of ``rows``, when given) the request's user may see or point at
+    in admin: the one filter behind every changelist, form field, raw id and autocomplete."""
+    rows = model._default_manager.all() if rows is None else rows
     if request.user.is_superuser:
         return rows
     orgs = admin_org_ids(request)
@@ -304,13 +307,7 @@ class OrgScopedAdmin(OrgScopedFieldsMixin, admin.ModelAdmin):
 
     # --- which rows -----------------------------------------------------------------------
     def get_queryset(self, request):
-        qs = super().get_queryset(request)
-        if request.user.is_superuser:
-            return qs
-        path = _org_path(self.model)
-        if path is None:
-            return qs.none()
-        return qs.filter(**{f"{path}__in": admin_org_ids(request)})
+        return admin_rows(request, self.model, super().get_queryset(request))
 
     def _may(self, request, obj=None) -> bool:
         return _may(request, obj)
