@@ -12,6 +12,7 @@ from urllib.parse import urlencode
 import pytest
 from django.contrib import admin
 from django.contrib.admin.widgets import ForeignKeyRawIdWidget
+from django.core.exceptions import FieldDoesNotExist
 from django.forms import ModelChoiceField
 from django.test import RequestFactory
 from django.urls import reverse
@@ -45,7 +46,7 @@ def rows_b(team_b):
 def _org_owned(model) -> bool:
     try:
         field = model._meta.get_field("org")
-    except Exception:
+    except FieldDoesNotExist:
         return False
     return field.is_relation and field.related_model is Organization
 
