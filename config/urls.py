@@ -1,9 +1,10 @@
 from django.contrib import admin
 from django.contrib.auth.views import redirect_to_login
 from django.contrib.staticfiles.storage import staticfiles_storage
-from django.http import JsonResponse
+from django.http import HttpResponseForbidden, JsonResponse
 from django.shortcuts import redirect
 from django.urls import include, path, reverse
+from django.utils.html import format_html
 from django.utils.http import url_has_allowed_host_and_scheme
 
 from apps.integrations.urls import webhook_urlpatterns
@@ -15,7 +16,17 @@ def _admin_login(request):
     if not url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure()):
         target = reverse("admin:index")
     if request.user.is_authenticated:
-        return redirect(target)
+        if admin.site.has_permission(request):
+            return redirect(target)
+        # Signed in, but admin is for staff: sending them back to the admin would loop.
+        return HttpResponseForbidden(
+            format_html(
+                "<h1>No admin access</h1><p>You are signed in as {}, which has no access to the "
+                'admin.</p><p><a href="{}">Back to the site</a></p>',
+                request.user,
+                "/",
+            )
+        )
     return redirect_to_login(target)
 
 

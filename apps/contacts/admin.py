@@ -339,7 +339,7 @@ class ContactMergeAdmin(OrgScopedAdmin):
         )  # fmt: skip
         button = ""
         if obj.undone_at is None:
-            button = format_html('<button type="submit" name="_unmerge">Unmerge</button>')
+            button = mark_safe('<button type="submit" name="_unmerge">Unmerge</button>')
         return format_html("<ul>{}</ul>{}", counts, button)
 
     def change_view(self, request, object_id, form_url="", extra_context=None):

@@ -28,6 +28,7 @@ from apps.contacts.models import (
 from apps.deals.models import CallActivity, Deal
 from apps.integrations.models import WebhookEvent
 from apps.meetings.models import Meeting, PostCallForm
+from apps.orgs.admin_base import admin_audit_forget
 from apps.orgs.models import AuditLog, Organization, User
 from apps.orgs.services import audit_log_write
 from apps.payments.models import Payment, Refund
@@ -111,6 +112,7 @@ def contact_erase(*, org: Organization, contact: Contact, actor: User | None) ->
         list(people)  # takes the locks before anything is read for erasure
         counts = {"contacts": len(ids), **_erase_rows(org, ids)}
         people.update(**NAMELESS, erased_at=timezone.now())
+        admin_audit_forget(org=org, person_ids=ids)
         audit_log_write(org=org, actor=actor, action="contact.erase", target=contact, **counts)
     return counts
 

@@ -9,27 +9,10 @@ from django.contrib import admin
 from django.db import models
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
-from apps.contacts.models import BlockedIdentifier, ContactMerge, SourceRecord
-from apps.integrations.models import Credential, SyncCursor, SyncRun, WebhookEvent
-from apps.kpis.models import DailyRollup
-from apps.meetings.models import CallTypeRule, PostCallFormConfig
 from apps.orgs.admin_base import OrgScopedAdmin
-from apps.orgs.models import AuditLog, Invitation, Membership, TeamMember
-from apps.payments.models import CommissionRule, CurrencyRate, PayoutLine, PayoutSnapshot
-from tests.factories import (
-    AdSpendFactory,
-    CallActivityFactory,
-    ContactFactory,
-    DealFactory,
-    IdentifierFactory,
-    MeetingFactory,
-    MergeCandidateFactory,
-    PaymentFactory,
-    PostCallFormFactory,
-    RefundFactory,
-    SourceRecordFactory,
-    TouchpointFactory,
-)
+from apps.orgs.models import TeamMember
+from tests.apps.tenant_rows import tenant_rows
+from tests.factories import MeetingFactory
 
 MARKER = "Zanzibar-Secret"
 # URL prefixes that are not tenant pages: sign-in flows, the admin (walked separately), health,
@@ -57,63 +40,7 @@ def site_patterns():
 @pytest.fixture
 def org_a_rows(team_a):
     """One row of every tenant-owned model in org A, the people in it named MARKER."""
-    org = team_a.org
-    contact = ContactFactory(
-        org=org, first_name=MARKER, last_name=MARKER, primary_email="zanzibar@secret.example"
-    )
-    meeting = MeetingFactory(
-        org=org, contact=contact, closer=team_a.other_closer_member, event_name=MARKER
-    )
-    payment = PaymentFactory(org=org, contact=contact, closer=team_a.other_closer_member)
-    snapshot = PayoutSnapshot.objects.create(
-        org=org, period_start="2026-01-01", period_end="2026-01-31", currency="USD"
-    )
-    rows = {
-        "contact": contact,
-        "meeting": meeting,
-        "pcf": PostCallFormFactory(meeting=meeting),
-        "identifier": IdentifierFactory(contact=contact),
-        "source_record": SourceRecordFactory(contact=contact),
-        "touchpoint": TouchpointFactory(contact=contact),
-        "candidate": MergeCandidateFactory(
-            org=org, contact_a=contact, contact_b=ContactFactory(org=org)
-        ),
-        "deal": DealFactory(org=org, contact=contact, closer=team_a.other_closer_member),
-        "activity": CallActivityFactory(org=org, contact=contact),
-        "payment": payment,
-        "refund": RefundFactory(payment=payment),
-        "ad_spend": AdSpendFactory(org=org),
-        "blocked": BlockedIdentifier.objects.create(org=org, kind="phone", value="+15550000000"),
-        "merge": ContactMerge.objects.create(
-            org=org, winner=contact, loser=ContactFactory(org=org)
-        ),
-        "rule": CallTypeRule.objects.create(org=org, name_pattern="strategy", call_type="solution"),
-        "pcf_config": PostCallFormConfig.objects.create(org=org),
-        "credential": Credential.objects.create(
-            org=org, provider="stripe", name="api_key", encrypted_value="x", hint="abcd"
-        ),
-        "webhook": WebhookEvent.objects.create(
-            org=org, provider="stripe", event_id="evt_1", body=b"{}"
-        ),
-        "cursor": SyncCursor.objects.create(org=org, provider="close", resource="lead"),
-        "sync_run": SyncRun.objects.create(org=org, provider="close"),
-        "rollup": DailyRollup.objects.create(org=org, date="2026-01-01"),
-        "rate": CurrencyRate.objects.create(org=org, currency="EUR", rate="1.1"),
-        "commission": CommissionRule.objects.create(
-            org=org, team_member=team_a.closer_member, role="closer", percent=10
-        ),
-        "snapshot": snapshot,
-        "payout_line": PayoutLine.objects.create(
-            org=org, snapshot=snapshot, role="closer", net_amount=1, commission=1
-        ),
-        "invitation": Invitation.objects.create(org=org, email="invitee@a.example"),
-        "audit": AuditLog.objects.create(org=org, action="test"),
-        "membership": Membership.objects.get(org=org, user=team_a.manager),
-        "team_member": team_a.other_closer_member,
-        "org": org,
-        "source_record_b": SourceRecord.objects.filter(org=org).first(),
-    }
-    return rows
+    return tenant_rows(team_a, MARKER)
 
 
 def _object_for(pattern: URLPattern, rows) -> models.Model | None:

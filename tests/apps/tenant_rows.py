@@ -1,0 +1,94 @@
+"""One row of every tenant-owned model in a team's org, for the walks that try them all."""
+
+from decimal import Decimal
+
+from django.db import models
+
+from apps.contacts.models import BlockedIdentifier, ContactMerge
+from apps.integrations.models import Credential, SyncCursor, SyncRun, WebhookEvent
+from apps.kpis.models import DailyRollup
+from apps.meetings.models import CallTypeRule, PostCallFormConfig
+from apps.orgs.models import AuditLog, Invitation, Membership
+from apps.payments.models import CommissionRule, CurrencyRate, PayoutLine, PayoutSnapshot
+from tests.factories import (
+    AdSpendFactory,
+    CallActivityFactory,
+    ContactFactory,
+    DealFactory,
+    IdentifierFactory,
+    MeetingFactory,
+    MergeCandidateFactory,
+    PaymentFactory,
+    PostCallFormFactory,
+    RefundFactory,
+    SourceRecordFactory,
+    TouchpointFactory,
+)
+
+
+def tenant_rows(team, marker: str) -> dict[str, models.Model]:
+    """The people in it are named ``marker``, and every row a form can point at has a label
+    (its str()) that no other org's row shares, so a walk can tell whose label a page shows."""
+    org = team.org
+    contact = ContactFactory(
+        org=org,
+        first_name=marker,
+        last_name=marker,
+        primary_email=f"{marker.lower()}@secret.example",
+    )
+    meeting = MeetingFactory(
+        org=org, contact=contact, closer=team.other_closer_member, event_name=marker
+    )
+    # A payment's label is its amount, day and provider: the org's pk keeps the amount its own.
+    amount = Decimal(f"{4000 + org.pk}.17")
+    payment = PaymentFactory(
+        org=org, contact=contact, closer=team.other_closer_member, amount=amount
+    )
+    snapshot = PayoutSnapshot.objects.create(
+        org=org, period_start="2026-01-01", period_end="2026-01-31", currency="USD"
+    )
+    return {
+        "contact": contact,
+        "meeting": meeting,
+        "pcf": PostCallFormFactory(meeting=meeting),
+        "identifier": IdentifierFactory(contact=contact),
+        "source_record": SourceRecordFactory(contact=contact, external_id=f"{marker}-record"),
+        "touchpoint": TouchpointFactory(contact=contact),
+        "candidate": MergeCandidateFactory(
+            org=org, contact_a=contact, contact_b=ContactFactory(org=org)
+        ),
+        "deal": DealFactory(org=org, contact=contact, closer=team.other_closer_member),
+        "activity": CallActivityFactory(org=org, contact=contact),
+        "payment": payment,
+        "refund": RefundFactory(payment=payment),
+        "ad_spend": AdSpendFactory(org=org),
+        "blocked": BlockedIdentifier.objects.create(org=org, kind="phone", value="+15550000000"),
+        "merge": ContactMerge.objects.create(
+            org=org, winner=contact, loser=ContactFactory(org=org)
+        ),
+        "rule": CallTypeRule.objects.create(org=org, name_pattern="strategy", call_type="solution"),
+        "pcf_config": PostCallFormConfig.objects.create(org=org),
+        "credential": Credential.objects.create(
+            org=org, provider="stripe", name="api_key", encrypted_value="x", hint="abcd"
+        ),
+        "webhook": WebhookEvent.objects.create(
+            org=org, provider="stripe", event_id=f"evt_{org.slug}", body=b"{}"
+        ),
+        "cursor": SyncCursor.objects.create(org=org, provider="close", resource="lead"),
+        "sync_run": SyncRun.objects.create(org=org, provider="close"),
+        "rollup": DailyRollup.objects.create(org=org, date="2026-01-01"),
+        "rate": CurrencyRate.objects.create(org=org, currency="EUR", rate="1.1"),
+        "commission": CommissionRule.objects.create(
+            org=org, team_member=team.closer_member, role="closer", percent=10
+        ),
+        "snapshot": snapshot,
+        "payout_line": PayoutLine.objects.create(
+            org=org, snapshot=snapshot, role="closer", net_amount=1, commission=1
+        ),
+        "invitation": Invitation.objects.create(org=org, email=f"invitee@{org.slug}.example"),
+        "audit": AuditLog.objects.create(org=org, action="test"),
+        "membership": Membership.objects.get(org=org, user=team.manager),
+        "team_member": team.other_closer_member,
+        "user": team.manager,
+        "org": org,
+    }
