@@ -58,10 +58,22 @@ def is_rep(membership: Membership) -> bool:
     return membership.role in (Role.CLOSER, Role.SETTER)
 
 
+def sees_money(membership: Membership) -> bool:
+    """Whether single deals, payments and PCF amounts are shown to this member.
+
+    Viewers read the dashboards (DESIGN.md) and get 403 on the ledgers; a contact or call page
+    must not hand them the amounts those ledgers refuse.
+    """
+    return membership.role != Role.VIEWER
+
+
 def credited_rows_for_member(queryset: QuerySet, membership: Membership) -> QuerySet:
-    """Rows with a closer and a setter, as this member may see them: all of them for managers
-    and above; for a closer or setter only the rows credited to them (none without a roster
-    entry)."""
+    """Deals or payments (rows with a closer and a setter) as this member may see them: all of
+    them for managers and above; for a closer or setter only the rows credited to them (none
+    without a roster entry); none for a viewer. Every page listing deals or payments, a
+    contact's included, goes through here."""
+    if not sees_money(membership):
+        return queryset.none()
     if not is_rep(membership):
         return queryset
     member = rep_team_member(membership)
