@@ -266,9 +266,13 @@ def duplicates(request):
 def _portal_context(org, member) -> dict:
     owed = list(selectors.pcf_owed(org=org, member=member))
     owed.sort(key=lambda m: (not m.is_overdue, m.scheduled_at))
+    today = list(selectors.rep_calls_today(org=org, member=member))
+    # A setter's day also lists the solution calls they booked: those forms are the closer's.
+    for meeting in owed + today:
+        meeting.pcf_is_theirs = selectors.pcf_is_theirs(meeting=meeting, member=member)
     return {
         "member": member,
-        "today": selectors.rep_calls_today(org=org, member=member),
+        "today": today,
         "upcoming": selectors.rep_calls_upcoming(org=org, member=member),
         "owed": owed,
         "month": selectors.rep_month_counts(org=org, member=member),

@@ -9,6 +9,7 @@ from decimal import Decimal
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from apps.deals.models import Deal
 from apps.meetings.models import CallType, Meeting, PostCallForm
@@ -268,3 +269,28 @@ def test_a_setters_magic_link_opens_their_triage_form_but_not_the_closers(
     assert client.get(closers).status_code == 404
     assert client.post(closers, CLOSED_WITH_CASH).status_code == 404
     assert not PostCallForm.objects.filter(meeting=solution_call).exists()
+
+
+def test_a_setters_portal_links_to_their_triage_form_only(client, team_a):
+    soon = timezone.now().replace(minute=0, second=0, microsecond=0)
+    triage = MeetingFactory(
+        org=team_a.org,
+        call_type=CallType.TRIAGE,
+        host=team_a.setter_member,
+        setter=team_a.setter_member,
+        scheduled_at=soon,
+    )
+    solution = MeetingFactory(
+        org=team_a.org,
+        call_type=CallType.SOLUTION,
+        host=team_a.closer_member,
+        closer=team_a.closer_member,
+        setter=team_a.setter_member,
+        scheduled_at=soon,
+    )
+    client.force_login(team_a.setter)
+    response = client.get(reverse("rep:portal"))
+    assert {m.pk for m in response.context["today"]} == {triage.pk, solution.pk}
+    body = response.content.decode()
+    assert _pcf(triage) in body
+    assert _pcf(solution) not in body
