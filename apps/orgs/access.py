@@ -12,7 +12,7 @@ from django.db.models import Model, Q, QuerySet
 from django.http import Http404
 from django.shortcuts import redirect
 
-from apps.orgs.models import Membership, Role, TeamMember
+from apps.orgs.models import MANAGER_ROLES, REP_ROLES, Membership, Role, TeamMember
 
 
 def member_required(*, roles: Iterable[str] | None = None) -> Callable:
@@ -58,13 +58,14 @@ def is_rep(membership: Membership) -> bool:
     return membership.role in (Role.CLOSER, Role.SETTER)
 
 
-def sees_money(membership: Membership) -> bool:
-    """Whether single deals, payments and PCF amounts are shown to this member.
+# Who sees single deals, payments and PCF amounts: managers and above all of them, reps their
+# own. Viewers read the dashboards (DESIGN.md) and get 403 on the ledgers, so a contact or call
+# page must not hand them the amounts those ledgers refuse.
+MONEY_ROLES = MANAGER_ROLES | REP_ROLES
 
-    Viewers read the dashboards (DESIGN.md) and get 403 on the ledgers; a contact or call page
-    must not hand them the amounts those ledgers refuse.
-    """
-    return membership.role != Role.VIEWER
+
+def sees_money(membership: Membership) -> bool:
+    return membership.role in MONEY_ROLES
 
 
 def credited_rows_for_member(queryset: QuerySet, membership: Membership) -> QuerySet:
