@@ -2,7 +2,12 @@ from django.core.paginator import Paginator
 from django.shortcuts import render
 
 from apps.contacts.models import Contact
-from apps.contacts.selectors import contact_list_for_member, contact_search, get_contact_for_member
+from apps.contacts.selectors import (
+    contact_list_for_member,
+    contact_search,
+    contact_timeline_for_member,
+    get_contact_for_member,
+)
 from apps.orgs.access import member_required, tenant_object
 
 
@@ -27,18 +32,5 @@ def contact_list(request):
 @tenant_object(Contact)
 def contact_detail(request, pk: int):
     contact = get_contact_for_member(request, pk)
-    return render(
-        request,
-        "contacts/contact_detail.html",
-        {
-            "contact": contact,
-            "identifiers": contact.identifiers.order_by("kind", "-is_primary"),
-            "touchpoints": contact.touchpoints.order_by("occurred_at"),
-            "meetings": contact.meetings.select_related("closer", "setter", "pcf").order_by(
-                "scheduled_at"
-            ),
-            "deals": contact.deals.order_by("closed_at"),
-            "payments": contact.payments.prefetch_related("refunds").order_by("paid_at"),
-            "source_records": contact.source_records.order_by("received_at"),
-        },
-    )
+    context = contact_timeline_for_member(membership=request.membership, contact=contact)
+    return render(request, "contacts/contact_detail.html", {"contact": contact, **context})

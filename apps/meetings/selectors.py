@@ -1,8 +1,10 @@
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from django.core.exceptions import PermissionDenied
 from django.db.models import BooleanField as BooleanValue
 from django.db.models import Case, Count, Q, QuerySet, Value, When
+from django.http import Http404
 from django.utils import timezone
 
 from apps.meetings.models import CallType, Meeting
@@ -29,6 +31,51 @@ def get_meeting_for_member(request, pk) -> Meeting:
         ),
         pk,
     )
+
+
+def pcf_is_theirs(*, meeting: Meeting, member: TeamMember) -> bool:
+    """Whether this rep writes the call's PCF: the closer of a solution call, the setter of a
+    triage call, the host of any other call.
+
+    A setter credited on a solution call sees that call, but its cash, contract and deal are the
+    closer's to report; a closer likewise does not report a setter's triage call.
+    """
+    if meeting.call_type == CallType.SOLUTION:
+        author_id = meeting.closer_id
+    elif meeting.call_type == CallType.TRIAGE:
+        author_id = meeting.setter_id
+    else:
+        author_id = meeting.host_id
+    return author_id is not None and author_id == member.pk
+
+
+def pcf_writable_by_member(*, membership: Membership, meeting: Meeting) -> bool:
+    """Managers and above write every call's PCF, viewers none, a rep only their own."""
+    if membership.can_manage:
+        return True
+    if not is_rep(membership):
+        return False
+    member = rep_team_member(membership)
+    return member is not None and pcf_is_theirs(meeting=meeting, member=member)
+
+
+def get_meeting_for_pcf(request, pk) -> Meeting:
+    """A call whose PCF the signed-in member may open and save: 404 when they cannot see the
+    call at all, 403 when they see it but the form is someone else's."""
+    meeting = get_meeting_for_member(request, pk)
+    if not pcf_writable_by_member(membership=request.membership, meeting=meeting):
+        raise PermissionDenied
+    return meeting
+
+
+def get_meeting_for_magic_pcf(*, member: TeamMember, pk) -> Meeting:
+    """The same rule for a magic link, whose holder has no page showing the call: always 404."""
+    meeting = get_object_for_member(
+        meeting_list_for_team_member(member=member).select_related("contact", "org"), pk
+    )
+    if not pcf_is_theirs(meeting=meeting, member=member):
+        raise Http404
+    return meeting
 
 
 def meeting_list_for_team_member(*, member: TeamMember) -> QuerySet[Meeting]:

@@ -11,10 +11,16 @@ from apps.kpis.selectors import kpi_summary, month_bounds
 from apps.meetings import selectors, services
 from apps.meetings.forms import CallTypeRuleForm, PostCallFormForm, pcf_initial
 from apps.meetings.models import CallType, CallTypeRule, Meeting, PostCallForm
-from apps.orgs.access import get_object_for_member, member_required, rep_team_member, tenant_object
+from apps.orgs.access import (
+    get_object_for_member,
+    member_required,
+    rep_team_member,
+    sees_money,
+    tenant_object,
+)
 from apps.orgs.models import ADMIN_ROLES, MANAGER_ROLES, Role, TeamMember
 
-# Everyone but viewers may file a PCF; which calls a rep reaches is the selector's business.
+# Everyone but viewers may file a PCF; whose calls a rep files is the selectors' business.
 PCF_WRITER_ROLES = frozenset(Role.values) - {Role.VIEWER}
 
 
@@ -56,7 +62,10 @@ def call_detail(request, pk: int):
         {
             "meeting": meeting,
             "pcf": pcf,
-            "can_write": request.membership.role in PCF_WRITER_ROLES,
+            "can_write": selectors.pcf_writable_by_member(
+                membership=request.membership, meeting=meeting
+            ),
+            "shows_money": sees_money(request.membership),
             "can_manage": request.membership.can_manage,
         },
     )
@@ -119,7 +128,7 @@ def _pcf_page(request, *, meeting: Meeting, author: TeamMember | None, actor, ac
 @tenant_object(Meeting)
 @require_http_methods(["GET", "POST"])
 def pcf_form(request, pk: int):
-    meeting = selectors.get_meeting_for_member(request, pk)
+    meeting = selectors.get_meeting_for_pcf(request, pk)
     author = rep_team_member(request.membership)
     return _pcf_page(
         request, meeting=meeting, author=author, actor=request.user, action_url=request.path
@@ -257,9 +266,13 @@ def duplicates(request):
 def _portal_context(org, member) -> dict:
     owed = list(selectors.pcf_owed(org=org, member=member))
     owed.sort(key=lambda m: (not m.is_overdue, m.scheduled_at))
+    today = list(selectors.rep_calls_today(org=org, member=member))
+    # A setter's day also lists the solution calls they booked: those forms are the closer's.
+    for meeting in owed + today:
+        meeting.pcf_is_theirs = selectors.pcf_is_theirs(meeting=meeting, member=member)
     return {
         "member": member,
-        "today": selectors.rep_calls_today(org=org, member=member),
+        "today": today,
         "upcoming": selectors.rep_calls_upcoming(org=org, member=member),
         "owed": owed,
         "month": selectors.rep_month_counts(org=org, member=member),
@@ -338,8 +351,5 @@ def magic_pcf(request, token: str, pk: int):
         member = _magic_member(token)
     except _Gone:
         return _gone(request)
-    meeting = get_object_for_member(
-        selectors.meeting_list_for_team_member(member=member).select_related("contact", "org"),
-        pk,
-    )
+    meeting = selectors.get_meeting_for_magic_pcf(member=member, pk=pk)
     return _pcf_page(request, meeting=meeting, author=member, actor=None, action_url=request.path)

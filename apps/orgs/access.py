@@ -12,7 +12,7 @@ from django.db.models import Model, Q, QuerySet
 from django.http import Http404
 from django.shortcuts import redirect
 
-from apps.orgs.models import Membership, Role, TeamMember
+from apps.orgs.models import MANAGER_ROLES, REP_ROLES, Membership, Role, TeamMember
 
 
 def member_required(*, roles: Iterable[str] | None = None) -> Callable:
@@ -58,10 +58,23 @@ def is_rep(membership: Membership) -> bool:
     return membership.role in (Role.CLOSER, Role.SETTER)
 
 
+# Who sees single deals, payments and PCF amounts: managers and above all of them, reps their
+# own. Viewers read the dashboards (DESIGN.md) and get 403 on the ledgers, so a contact or call
+# page must not hand them the amounts those ledgers refuse.
+MONEY_ROLES = MANAGER_ROLES | REP_ROLES
+
+
+def sees_money(membership: Membership) -> bool:
+    return membership.role in MONEY_ROLES
+
+
 def credited_rows_for_member(queryset: QuerySet, membership: Membership) -> QuerySet:
-    """Rows with a closer and a setter, as this member may see them: all of them for managers
-    and above; for a closer or setter only the rows credited to them (none without a roster
-    entry)."""
+    """Deals or payments (rows with a closer and a setter) as this member may see them: all of
+    them for managers and above; for a closer or setter only the rows credited to them (none
+    without a roster entry); none for a viewer. Every page listing deals or payments, a
+    contact's included, goes through here."""
+    if not sees_money(membership):
+        return queryset.none()
     if not is_rep(membership):
         return queryset
     member = rep_team_member(membership)

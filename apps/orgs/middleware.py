@@ -1,3 +1,4 @@
+from django.http import HttpResponseBadRequest
 from django.utils.functional import SimpleLazyObject
 
 from apps.orgs.models import Membership
@@ -71,3 +72,35 @@ class AuditMiddleware:
                 org=request.org, actor=request.user, model=exception.model, pk=exception.pk
             )
         return None  # the 404 itself is Django's as usual
+
+
+def _has_nul(data) -> bool:
+    return any("\x00" in key or any("\x00" in v for v in values) for key, values in data.lists())
+
+
+class RejectNulMiddleware:
+    """A NUL character in a query string or a submitted form is a 400 on every page.
+
+    PostgreSQL refuses NUL in text, so a search or filter holding one (``?q=%00``) raised a 500
+    wherever the value reached a query. Lone surrogates cannot arrive this way: Django decodes
+    parameters with ``errors="replace"``, so they reach views as U+FFFD, which PostgreSQL stores.
+    """
+
+    MESSAGE = "Request parameters may not contain NUL characters."
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if _has_nul(request.GET):
+            return HttpResponseBadRequest(self.MESSAGE, content_type="text/plain; charset=utf-8")
+        return self.get_response(request)
+
+    def process_view(self, request, view_func, view_args, view_kwargs):
+        # Views exempt from CSRF (the webhooks) read their raw body themselves: parsing it here
+        # would consume a multipart stream before them, and their size limit would come second.
+        if request.method != "POST" or getattr(view_func, "csrf_exempt", False):
+            return None
+        if _has_nul(request.POST):
+            return HttpResponseBadRequest(self.MESSAGE, content_type="text/plain; charset=utf-8")
+        return None
