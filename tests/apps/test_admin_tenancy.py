@@ -25,6 +25,7 @@ from apps.orgs.admin_base import OrgScopedAdmin
 from apps.orgs.models import Organization
 from tests.apps.admin_forms import form_data
 from tests.apps.tenant_rows import tenant_rows
+from tests.conftest import give_totp
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -194,7 +195,9 @@ def test_an_own_row_goes_through_the_same_form(client, outsider, rows_a, rows_b)
 
 
 def test_a_platform_superuser_still_sees_every_orgs_rows(client, rows_a, team_b):
-    client.force_login(UserFactory(is_staff=True, is_superuser=True))
+    superuser = UserFactory(is_staff=True, is_superuser=True)
+    give_totp(superuser)  # two-factor is required of superusers before the admin
+    client.force_login(superuser)
     contact = rows_a["contact"]
     page = client.get(f"{_url(Identifier, 'add')}?contact={contact.pk}")
     assert _foreign_traces(page, [contact]), "a superuser sees the contact a raw id names"

@@ -112,8 +112,8 @@ def test_planted_sources_reach_the_sources_csv_neutralised(client, team_a, plant
     assert sorted(rows) == sorted("'" + source for source in PLANTED)
     # The numbers beside them are written as they are: no quote in front of any of them.
     assert {row["Leads"] for row in rows.values()} == {"1"}
-    assert rows["'" + REFUNDED]["Cash"] == "0.00"  # a period's cash is net of its refunds
-    assert {rows["'" + source]["Cash"] for source in PLANTED[1:]} == {"1,000.00"}
+    assert rows["'" + REFUNDED]["Cash ($)"] == "0.00"  # a period's cash is net of its refunds
+    assert {rows["'" + source]["Cash ($)"] for source in PLANTED[1:]} == {"1,000.00"}
 
 
 def test_planted_sources_reach_the_payout_csv_neutralised_and_clawbacks_stay_numbers(
