@@ -3,10 +3,13 @@ failed, and what each one gets now. test_webhook_fuzz.py holds the property over
 
 from __future__ import annotations
 
+import io
+import json
 from unittest import mock
 
 import pytest
 from django.db import DataError
+from django.test import override_settings
 
 from apps.contacts.models import SourceRecord, Touchpoint
 from apps.deals.models import CallActivity
@@ -14,7 +17,7 @@ from apps.integrations import tasks, webhooks
 from apps.integrations.models import WebhookEvent
 from apps.meetings.models import Meeting
 from apps.payments.models import Payment
-from tests.apps.integrations.webhook_support import deliver, encode, set_secrets
+from tests.apps.integrations.webhook_support import deliver, encode, set_secrets, sign, url
 from tests.attribution.sources.conftest import load_fixture
 
 pytestmark = pytest.mark.django_db
@@ -258,3 +261,33 @@ def test_a_retried_error_keeps_values_out_of_the_row_and_the_task_log(send, org,
     assert EMAIL not in event.error
     assert "retry" in caplog.text  # the task did log its retries, without the value
     assert EMAIL not in caplog.text
+
+
+# --- a chunked body (gunicorn: wsgi.input_terminated, no CONTENT_LENGTH) -----------------------
+
+
+def _post_chunked(client, org, body: bytes, headers: dict[str, str]):
+    return client.generic(
+        "POST",
+        url("stripe", org.slug),
+        headers=headers,
+        CONTENT_TYPE="application/json",
+        **{"wsgi.input": io.BytesIO(body), "wsgi.input_terminated": True},
+    )
+
+
+def test_a_chunked_body_is_read_to_its_end_and_accepted(client, org, worker):
+    body = encode(load_fixture("stripe/charge.succeeded"))
+    response = _post_chunked(client, org, body, sign("stripe", body))
+    assert response.status_code == 200, response.content
+    assert bytes(WebhookEvent.objects.get(org=org).body) == body
+
+
+@override_settings(WEBHOOK_MAX_BODY_BYTES=2048)
+def test_a_chunked_body_over_the_limit_is_413(client, org, worker):
+    payload = load_fixture("stripe/charge.succeeded")
+    payload["data"]["object"]["metadata"] = {"padding": "x" * 4096}
+    body = json.dumps(payload).encode()
+    response = _post_chunked(client, org, body, sign("stripe", body))
+    assert response.status_code == 413
+    assert not WebhookEvent.objects.exists()
