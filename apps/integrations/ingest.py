@@ -132,6 +132,7 @@ def parse_payload(*, org: Organization, provider: str, envelope: Mapping[str, An
     if provider == "typeform":
         response = envelope.get("form_response") if isinstance(envelope, Mapping) else None
         form_id = response.get("form_id") if isinstance(response, Mapping) else None
+        form_id = form_id if isinstance(form_id, str) else None  # a list is no settings key
         return typeform.parse_webhook(
             envelope, field_mapping=typeform_field_mapping(org=org, form_id=form_id)
         )

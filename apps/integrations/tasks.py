@@ -22,7 +22,9 @@ def process_webhook_event(self, event_pk: int) -> str | None:
     except Exception as exc:
         if final:
             return "failed"
-        raise self.retry(exc=exc, countdown=webhooks.retry_delay(self.request.retries)) from exc
+        # webhook_event_process raises only value-free exceptions; "from None" keeps the
+        # traceback Celery logs and stores free of anything chained to them.
+        raise self.retry(exc=exc, countdown=webhooks.retry_delay(self.request.retries)) from None
     return None if outcome is None else str(outcome)
 
 

@@ -22,6 +22,27 @@ def _json(status: int, body: dict) -> JsonResponse:
     return JsonResponse(body, status=status)
 
 
+def _read_body(request, limit: int) -> bytes:
+    """Up to ``limit + 1`` bytes of the body (one more than allowed tells "too big").
+
+    Read from the stream, not through request.body, whose own limit
+    (DATA_UPLOAD_MAX_MEMORY_SIZE) is a different setting. A chunked body declares no length,
+    so Django's request stream reads it as empty; a server that de-chunks it (gunicorn) says
+    so with wsgi.input_terminated, and the raw input is then read through to its end.
+    """
+    if request.META.get("CONTENT_LENGTH") or not request.META.get("wsgi.input_terminated"):
+        return request.read(limit + 1)
+    stream = request.META["wsgi.input"]
+    parts, size = [], 0
+    while size <= limit:
+        part = stream.read(limit + 1 - size)
+        if not part:
+            break
+        parts.append(part)
+        size += len(part)
+    return b"".join(parts)
+
+
 # Providers sign the raw body; CSRF does not apply to a machine-to-machine POST whose
 # authenticity is the signature.
 @csrf_exempt
@@ -40,9 +61,7 @@ def webhook(request, provider: str, org_slug: str):
         declared = 0
     if declared > limit:
         return _json(413, too_big)
-    # Read from the stream with a cap (a chunked body declares no length), and not through
-    # request.body, whose own limit (DATA_UPLOAD_MAX_MEMORY_SIZE) is a different setting.
-    body = request.read(limit + 1)
+    body = _read_body(request, limit)
     if len(body) > limit:
         return _json(413, too_big)
     answer = webhooks.webhook_receive(

@@ -9,7 +9,6 @@ a row still pending after a crash is enqueued again by :func:`webhook_events_req
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import random
 from collections.abc import Callable, Mapping
@@ -18,19 +17,24 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.core.cache import cache
-from django.db import IntegrityError, transaction
+from django.core.exceptions import ValidationError
+from django.db import DataError, IntegrityError, transaction
 from django.db.models import Count, F, Q
 from django.db.models.functions import TruncDate
 from django.urls import reverse
 from django.utils import timezone
 
 from apps.integrations.ingest import Outcome, ingest_record, parse_payload
+from apps.integrations.limits import field_limits
 from apps.integrations.models import Credential, WebhookEvent
 from apps.integrations.services import CREDENTIAL_NAMES, credential_values
+from apps.meetings.services import MeetingNotYetKnown
 from apps.orgs.models import Organization, User
 from apps.orgs.services import audit_log_write, audit_webhook_rejection
 from attribution import signatures
 from attribution.signatures import SignatureError
+from attribution.sources import clean
+from attribution.sources._fields import text
 from attribution.sources.records import ParseError, UnsupportedEvent
 
 logger = logging.getLogger(__name__)
@@ -181,25 +185,58 @@ def _fit(value: str, limit: int = 255) -> str:
 def _identify(
     provider: str, envelope: Mapping[str, Any], headers: Mapping[str, str], body: bytes, record
 ) -> tuple[str, str]:
-    """(event id, event type) of a delivery: the id the inbox is unique on."""
+    """(event id, event type) of a delivery: the id the inbox is unique on.
+
+    An unsupported event was never fully parsed, so its fields may be of any type: only text
+    (attribution.sources._fields.text) is taken, and a body without a usable id is keyed by
+    its hash.
+    """
     if provider == "calendly":
-        event_type = str(envelope.get("event") or "")
+        event_type = text(envelope.get("event")) or ""
         # Calendly sends no delivery id: the parser derives one that is stable across retries.
         key = getattr(record, "idempotency_key", None) or _body_hash(body)
         return key, event_type
     if provider == "typeform":
         response = envelope.get("form_response")
-        token = response.get("token") if isinstance(response, Mapping) else None
-        event_id = envelope.get("event_id") or token or _body_hash(body)
-        return str(event_id), str(envelope.get("event_type") or "form_response")
+        token = text(response.get("token")) if isinstance(response, Mapping) else None
+        event_id = text(envelope.get("event_id")) or token or _body_hash(body)
+        return event_id, text(envelope.get("event_type")) or "form_response"
     if provider == "close":
-        event = envelope.get("event") or {}
-        return str(event.get("id")), f"{event.get('object_type')}.{event.get('action')}"
+        event = envelope.get("event")
+        event = event if isinstance(event, Mapping) else {}
+        event_type = f"{text(event.get('object_type'))}.{text(event.get('action'))}"
+        return text(event.get("id")) or _body_hash(body), event_type
     if provider == "stripe":
-        return str(envelope.get("id")), str(envelope.get("type") or "")
+        return text(envelope.get("id")) or _body_hash(body), text(envelope.get("type")) or ""
     # Whop: webhook-id is the Standard Webhooks idempotency key, the same on every retry.
-    event_id = _header(headers, signatures.WHOP_ID_HEADER) or envelope.get("id")
-    return str(event_id), str(envelope.get("type") or "")
+    event_id = text(_header(headers, signatures.WHOP_ID_HEADER)) or text(envelope.get("id"))
+    return event_id or _body_hash(body), text(envelope.get("type")) or ""
+
+
+def _parse(*, org: Organization, provider: str, envelope: Any) -> object:
+    """The one typed record of a delivery, fitted to the columns it is saved into.
+
+    Raises ParseError for a body the app refuses (the endpoint's 400) and UnsupportedEvent
+    for an event it does not process. Any other error of a parser is an odd shape a parser
+    did not foresee: a ParseError too, naming only the exception class, never a value.
+    """
+    if not isinstance(envelope, dict):
+        raise ParseError("body is not a JSON object")
+    try:
+        record = parse_payload(org=org, provider=provider, envelope=envelope)
+    except (ParseError, UnsupportedEvent):
+        raise
+    except Exception as exc:
+        logger.warning(
+            "webhook body unreadable: org=%s provider=%s error=%s",
+            org.slug,
+            provider,
+            type(exc).__name__,
+        )
+        raise ParseError(
+            f"body does not have the shape of a {provider} event ({type(exc).__name__})"
+        ) from None
+    return clean.fit_record(record, field_limits())
 
 
 def webhook_receive(
@@ -232,15 +269,12 @@ def webhook_receive(
         _count_rejection(org, provider, "not_configured")
         return Answer(401, {"error": "signature cannot be verified: no usable secret configured"})
 
-    try:
-        envelope = json.loads(body)
-    except ValueError:
-        return Answer(400, {"error": "body is not valid JSON"})
-    if not isinstance(envelope, dict):
-        return Answer(400, {"error": "body is not a JSON object"})
     record = None
     try:
-        record = parse_payload(org=org, provider=provider, envelope=envelope)
+        # Depth-guarded, with NUL and lone surrogates cleaned out of every string: what is
+        # stored below as the event id and type, and later as provenance, must be storable.
+        envelope = clean.load_json(body)
+        record = _parse(org=org, provider=provider, envelope=envelope)
     except ParseError as exc:
         return Answer(400, {"error": exc.message})
     except UnsupportedEvent:
@@ -296,19 +330,50 @@ def retry_delay(retries: int, *, rng: random.Random | None = None) -> float:
 
 def _raw_object(provider: str, envelope: Mapping[str, Any]) -> Mapping[str, Any]:
     # Provenance keeps the provider's object, not our parse of it.
+    def child(node: object, key: str) -> object:
+        return node.get(key) if isinstance(node, Mapping) else None
+
     if provider == "calendly":
-        return envelope.get("payload") or envelope
-    if provider == "typeform":
-        return envelope.get("form_response") or envelope
-    if provider == "close":
-        return (envelope.get("event") or {}).get("data") or envelope
-    if provider == "stripe":
-        return (envelope.get("data") or {}).get("object") or envelope
-    return envelope.get("data") or envelope
+        raw = child(envelope, "payload")
+    elif provider == "typeform":
+        raw = child(envelope, "form_response")
+    elif provider == "close":
+        raw = child(child(envelope, "event"), "data")
+    elif provider == "stripe":
+        raw = child(child(envelope, "data"), "object")
+    else:
+        raw = child(envelope, "data")
+    return raw if isinstance(raw, Mapping) and raw else envelope
+
+
+# Exceptions whose messages this app writes itself and that name fields and record ids only.
+# Any other message may quote the body (a DataError quotes the offending value; a
+# UnicodeEncodeError a fragment of it), and the row's error and the Celery log are no place
+# for a person's data.
+_OWN_MESSAGES = (ParseError, MeetingNotYetKnown)
 
 
 def _error_text(exc: BaseException) -> str:
-    return f"{type(exc).__name__}: {exc}"[:ERROR_MAX_CHARS]
+    if isinstance(exc, PermanentError):
+        return str(exc)[:ERROR_MAX_CHARS]  # written from a value-free text already
+    name = type(exc).__name__
+    if isinstance(exc, _OWN_MESSAGES):
+        return f"{name}: {exc}"[:ERROR_MAX_CHARS]
+    cause = exc.__cause__
+    sqlstate = getattr(cause, "sqlstate", None)
+    if sqlstate:
+        return f"{name}: {type(cause).__name__} (SQLSTATE {sqlstate})"
+    return f"{name} (message withheld: it may quote the body)"
+
+
+class RetryableError(Exception):
+    """What the task retries with: the error text of the row, never the original message."""
+
+
+# Errors a body causes that no retry heals (a value a column refuses): failed at once.
+_DETERMINISTIC = (DataError, ValidationError, UnicodeError, ArithmeticError)
+
+IGNORED = "ignored: "
 
 
 def webhook_event_process(*, event_pk: int, final: bool = False) -> Outcome | None:
@@ -329,24 +394,32 @@ def webhook_event_process(*, event_pk: int, final: bool = False) -> Outcome | No
             )
             if event.status == WebhookEvent.Status.PROCESSED:
                 return None
+            ignored = ""
             try:
-                envelope = json.loads(bytes(event.body))
-                record = parse_payload(org=event.org, provider=event.provider, envelope=envelope)
+                envelope = clean.load_json(bytes(event.body))
+                record = _parse(org=event.org, provider=event.provider, envelope=envelope)
             except UnsupportedEvent:
-                outcome = Outcome.SKIPPED
-            except (ParseError, ValueError) as exc:
-                # The endpoint validated this body; failing to parse now is not going to heal.
-                raise PermanentError(_error_text(exc)) from exc
+                outcome, ignored = Outcome.SKIPPED, "unsupported event type"
+            except ParseError as exc:
+                # The endpoint accepted this body, so it was stored before this check existed
+                # or the org's settings changed since: no retry makes it readable. Recorded as
+                # ignored, with a reason naming the field; the body stays in the inbox.
+                outcome, ignored = Outcome.SKIPPED, exc.message
             else:
-                outcome = ingest_record(
-                    org=event.org,
-                    record=record,
-                    via="webhook",
-                    raw=_raw_object(event.provider, envelope),
-                )
+                try:
+                    outcome = ingest_record(
+                        org=event.org,
+                        record=record,
+                        via="webhook",
+                        raw=_raw_object(event.provider, envelope),
+                    )
+                except _DETERMINISTIC as exc:
+                    raise PermanentError(_error_text(exc)) from None
+                if outcome is Outcome.SKIPPED:
+                    ignored = "nothing to record (no person, payment or refund in it)"
             event.status = WebhookEvent.Status.PROCESSED
             event.attempts = F("attempts") + 1
-            event.error = ""
+            event.error = (IGNORED + ignored)[:ERROR_MAX_CHARS] if ignored else ""
             event.processed_at = timezone.now()
             event.save(update_fields=["status", "attempts", "error", "processed_at"])
             return outcome
@@ -354,14 +427,19 @@ def webhook_event_process(*, event_pk: int, final: bool = False) -> Outcome | No
         raise PermanentError(f"webhook event {event_pk} does not exist") from None
     except Exception as exc:
         failed = final or isinstance(exc, PermanentError)
+        error = _error_text(exc)
         WebhookEvent.objects.filter(pk=event_pk).exclude(
             status=WebhookEvent.Status.PROCESSED
         ).update(
             attempts=F("attempts") + 1,
-            error=_error_text(exc),
+            error=error,
             status=WebhookEvent.Status.FAILED if failed else WebhookEvent.Status.PENDING,
         )
-        raise
+        if isinstance(exc, (PermanentError, *_OWN_MESSAGES)):
+            raise
+        # Anything else is re-raised without the original, not even as its __cause__: the
+        # task logs and stores the exception it retries with.
+        raise RetryableError(error) from None
 
 
 def webhook_event_replay(*, event: WebhookEvent, actor: User | None) -> bool:

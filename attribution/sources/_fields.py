@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from attribution.sources.clean import checked_datetime, clean_text, epoch_datetime
 from attribution.sources.records import ParseError
 
 _MISSING = object()
@@ -62,19 +63,27 @@ def required(data: Mapping[str, Any], path: str, *, where: str) -> Any:
 
 
 def required_str(data: Mapping[str, Any], path: str, *, where: str) -> str:
-    return str(required(data, path, where=where)).strip()
+    value = text(required(data, path, where=where))
+    if value is None:
+        raise ParseError(f"{where}.{path} is missing or not a string")
+    return value
 
 
 def text(value: object) -> str | None:
-    """A trimmed string, or None for null/empty (providers send "" and null interchangeably)."""
-    if type(value) is str:  # nearly every call: skips the Mapping ABC check
-        return value.strip() or None
-    if value is None:
+    """A trimmed, storable string (clean.clean_text), or None for null/empty (providers send ""
+    and null interchangeably) and for objects and lists, which are no text."""
+    if type(value) is str:  # nearly every call: skips the ABC checks
+        return clean_text(value).strip() or None
+    if value is None or isinstance(value, Mapping | list | tuple):
         return None
-    if isinstance(value, Mapping):
-        return None
-    result = str(value).strip()
+    result = clean_text(str(value)).strip()
     return result or None
+
+
+def items(value: object) -> list[Any]:
+    """A JSON list, or [] for anything else: a scalar or an object where a list belongs is
+    read as no entries rather than iterated (a TypeError, or the characters of a string)."""
+    return value if isinstance(value, list) else []
 
 
 def texts(values: Iterable[object]) -> tuple[str, ...]:
@@ -94,23 +103,23 @@ def id_of(value: object) -> str | None:
 
 
 def parse_datetime(value: object, *, where: str) -> datetime:
-    """ISO 8601 (``Z`` or offset; naive means UTC, as Close sends) or unix seconds -> aware UTC."""
+    """ISO 8601 (``Z`` or offset; naive means UTC, as Close sends) or unix seconds -> aware UTC,
+    between clean.EARLIEST and clean.LATEST (ParseError otherwise, never an OverflowError)."""
     if isinstance(value, bool) or value is None or value == "":
         raise ParseError(f"{where} is missing")
     if isinstance(value, int | float | Decimal):
-        return datetime.fromtimestamp(float(value), tz=UTC)
+        return epoch_datetime(value, where=where)
     if not isinstance(value, str):
-        raise ParseError(f"{where} is not a timestamp: {value!r}")
+        raise ParseError(f"{where} is not a timestamp")
     raw = value.strip()
-    if raw.isdigit():
-        return datetime.fromtimestamp(int(raw), tz=UTC)
+    if raw.isascii() and raw.isdigit():
+        return epoch_datetime(int(raw) if len(raw) < 20 else float("inf"), where=where)
     try:
         parsed = datetime.fromisoformat(raw.replace("Z", "+00:00").replace("z", "+00:00"))
-    except ValueError:
-        raise ParseError(f"{where} is not a timestamp: {value!r}") from None
-    if parsed.tzinfo is None:
-        return parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
+        parsed = parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+    except (ValueError, OverflowError):  # year 9999 west of UTC overflows on conversion
+        raise ParseError(f"{where} is not a timestamp") from None
+    return checked_datetime(parsed, where=where)
 
 
 def optional_datetime(value: object, *, where: str) -> datetime | None:
@@ -124,9 +133,11 @@ def optional_date(value: object, *, where: str) -> date | None:
         return None
     if isinstance(value, str) and len(value.strip()) == 10:
         try:
-            return date.fromisoformat(value.strip())
+            day = date.fromisoformat(value.strip())
         except ValueError:
-            raise ParseError(f"{where} is not a date: {value!r}") from None
+            raise ParseError(f"{where} is not a date") from None
+        checked_datetime(datetime(day.year, day.month, day.day, tzinfo=UTC), where=where)
+        return day
     return parse_datetime(value, where=where).date()
 
 
@@ -155,11 +166,14 @@ def from_minor_units(value: object, currency: str, *, where: str) -> Decimal:
         raise ParseError(f"{where} is missing or not an integer amount")
     try:
         minor = Decimal(value)
-    except InvalidOperation:
-        raise ParseError(f"{where} is not an amount: {value!r}") from None
-    if minor != minor.to_integral_value():
-        raise ParseError(f"{where} is not an integer amount: {value!r}")
-    return (minor.scaleb(-exponent(currency))).quantize(_quantum(currency))
+        if minor != minor.to_integral_value():
+            raise ParseError(f"{where} is not an integer amount")
+        return (minor.scaleb(-exponent(currency))).quantize(_quantum(currency))
+    except (InvalidOperation, ValueError) as exc:
+        if isinstance(exc, ParseError):
+            raise
+        # Not a number, or one too large to quantize ("1e999999"): no column holds it.
+        raise ParseError(f"{where} is not an amount in range") from None
 
 
 def from_major_units(value: object, currency: str, *, where: str) -> Decimal:
@@ -169,9 +183,11 @@ def from_major_units(value: object, currency: str, *, where: str) -> Decimal:
     try:
         # str() first: Decimal(10.43) would carry the binary float's representation error.
         amount = Decimal(str(value))
-    except InvalidOperation:
-        raise ParseError(f"{where} is not an amount: {value!r}") from None
-    if not amount.is_finite():
-        raise ParseError(f"{where} is not an amount: {value!r}")
-    places = max(exponent(currency), -amount.as_tuple().exponent)  # type: ignore[operator]
-    return amount.quantize(Decimal(1).scaleb(-places))
+        if not amount.is_finite():
+            raise ParseError(f"{where} is not an amount")
+        places = max(exponent(currency), -amount.as_tuple().exponent)  # type: ignore[operator]
+        return amount.quantize(Decimal(1).scaleb(-places))
+    except (InvalidOperation, ValueError) as exc:
+        if isinstance(exc, ParseError):
+            raise
+        raise ParseError(f"{where} is not an amount in range") from None

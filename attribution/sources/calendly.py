@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 from attribution.sources._fields import (
+    items,
     lookup,
     mapping,
     optional_datetime,
@@ -125,11 +126,17 @@ def parse_webhook(envelope: Mapping[str, Any]) -> InviteeEvent:
     if kind is None:
         raise UnsupportedEvent("calendly", event_name)
     payload = mapping(envelope.get("payload"), where="calendly.payload")
-    return parse_invitee(
+    event = parse_invitee(
         payload,
         kind=kind,
         delivered_at=text(envelope.get("created_at")),
     )
+    if event.event_uri is not None and event.start_time is None:
+        # A webhook's invitee always carries its scheduled event's times (a list API invitee
+        # may not). Without one, a cancel or no-show for a meeting we have not seen could
+        # never be applied: refused now rather than retried until it fails.
+        raise ParseError("calendly.payload.scheduled_event.start_time is missing")
+    return event
 
 
 def parse_invitee(
@@ -159,7 +166,7 @@ def parse_invitee(
     created_at = optional_datetime(invitee.get("created_at"), where=f"{where}.created_at")
     updated_at = optional_datetime(invitee.get("updated_at"), where=f"{where}.updated_at")
     no_show = _no_show(invitee.get("no_show"), where=f"{where}.no_show")
-    memberships = [m for m in event.get("event_memberships") or [] if isinstance(m, Mapping)]
+    memberships = [m for m in items(event.get("event_memberships")) if isinstance(m, Mapping)]
     cancellation = invitee.get("cancellation")
     questions = tuple(_questions(invitee.get("questions_and_answers")))
     utm = Utm.from_mapping(
@@ -274,7 +281,7 @@ def _no_show(value: object, *, where: str) -> NoShowMark | None:
 
 
 def _questions(value: object):
-    for item in value or []:
+    for item in items(value):
         if isinstance(item, Mapping) and text(item.get("question")):
             position = item.get("position")
             yield QuestionAnswer(

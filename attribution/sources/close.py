@@ -11,6 +11,7 @@ from typing import Any, Literal
 from attribution.sources._fields import (
     currency_code,
     from_minor_units,
+    items,
     mapping,
     optional_date,
     optional_datetime,
@@ -201,7 +202,7 @@ def parse_webhook(
         "event_id": event_id,
         "action": action,
         "occurred_at": occurred_at,
-        "changed_fields": tuple(str(f) for f in event.get("changed_fields") or []),
+        "changed_fields": texts(items(event.get("changed_fields"))),
     }
 
     if object_type == "lead" and action == "merged":
@@ -266,7 +267,7 @@ def parse_lead(
     owner = text(custom.get(lead_owner_field.removeprefix("custom."))) if lead_owner_field else None
     contacts = tuple(
         _contact_person(c, lead_id=lead_id, company=company, observed_at=observed_at)
-        for c in lead.get("contacts") or []
+        for c in items(lead.get("contacts"))
         if isinstance(c, Mapping)
     )
     primary = (
@@ -465,7 +466,7 @@ def _observed_at(obj: Mapping[str, Any], occurred_at: datetime | None, *, where:
 
 
 def _entries(values: object, key: str) -> Iterable[object]:
-    for item in values or []:
+    for item in items(values):
         yield item.get(key) if isinstance(item, Mapping) else item
 
 

@@ -17,6 +17,7 @@ from attribution.sources._fields import (
     currency_code,
     from_minor_units,
     id_of,
+    items,
     lookup,
     mapping,
     optional_datetime,
@@ -104,7 +105,7 @@ def parse_event(event: Mapping[str, Any]) -> StripeEvent:
         payment = parse_charge(obj, **context)
         refunds = tuple(
             parse_refund(r, charge=obj, **context)
-            for r in lookup(obj, "refunds.data") or []
+            for r in items(lookup(obj, "refunds.data"))
             if isinstance(r, Mapping)
         )
         return StripeEvent(
@@ -325,7 +326,7 @@ def parse_checkout_session(
 
 def _invoice_payment_intent(invoice: Mapping[str, Any]) -> str | None:
     # Current API versions list payments on the invoice; older ones had payment_intent/charge.
-    for entry in lookup(invoice, "payments.data") or []:
+    for entry in items(lookup(invoice, "payments.data")):
         if isinstance(entry, Mapping):
             intent = id_of(lookup(entry, "payment.payment_intent"))
             if intent:
@@ -334,7 +335,7 @@ def _invoice_payment_intent(invoice: Mapping[str, Any]) -> str | None:
 
 
 def _invoice_charge(invoice: Mapping[str, Any]) -> str | None:
-    for entry in lookup(invoice, "payments.data") or []:
+    for entry in items(lookup(invoice, "payments.data")):
         if isinstance(entry, Mapping):
             charge = id_of(lookup(entry, "payment.charge"))
             if charge:

@@ -9,6 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 from attribution.sources._fields import (
+    items,
     mapping,
     optional_datetime,
     parse_datetime,
@@ -17,7 +18,13 @@ from attribution.sources._fields import (
     text,
     texts,
 )
-from attribution.sources.records import ExternalId, PersonObservation, UnsupportedEvent, Utm
+from attribution.sources.records import (
+    ExternalId,
+    ParseError,
+    PersonObservation,
+    UnsupportedEvent,
+    Utm,
+)
 
 __all__ = [
     "PERSON_FIELDS",
@@ -91,15 +98,16 @@ def parse_response(
     response = mapping(response, where=where)
     resolved_form_id = text(response.get("form_id")) or form_id
     if resolved_form_id is None:
-        required(response, "form_id", where=where)
+        raise ParseError(f"{where}.form_id is missing or not a string")
     token = required_str(response, "token", where=where)
     submitted_at = parse_datetime(
         required(response, "submitted_at", where=where), where=f"{where}.submitted_at"
     )
-    definition = response.get("definition") or definition or {}
+    given = response.get("definition")
+    definition = given if isinstance(given, Mapping) and given else definition or {}
     titles = {
         str(f.get("id")): text(f.get("title"))
-        for f in (definition.get("fields") or [])
+        for f in items(definition.get("fields"))
         if isinstance(f, Mapping)
     }
     answers = tuple(_answers(response.get("answers"), titles=titles))
@@ -137,7 +145,7 @@ def parse_response(
 
 
 def _answers(raw: object, *, titles: Mapping[str, str | None]):
-    for item in raw or []:
+    for item in items(raw):
         if not isinstance(item, Mapping):
             continue
         answer_field = item.get("field") if isinstance(item.get("field"), Mapping) else {}
@@ -159,7 +167,7 @@ def _value(item: Mapping[str, Any], answer_type: str) -> AnswerValue:
     if answer_type == "choice" and isinstance(raw, Mapping):
         return text(raw.get("label") or raw.get("other"))
     if answer_type == "choices" and isinstance(raw, Mapping):
-        return texts([*(raw.get("labels") or []), raw.get("other")])
+        return texts([*items(raw.get("labels")), raw.get("other")])
     if answer_type == "boolean":
         return bool(raw) if raw is not None else None
     if answer_type == "number" and raw is not None and not isinstance(raw, bool):

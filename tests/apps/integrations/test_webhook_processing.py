@@ -99,7 +99,8 @@ def test_a_failing_event_is_retried_with_backoff_then_failed_with_its_error(send
     assert not Meeting.objects.exists()
 
 
-def test_an_attempt_that_fails_writes_nothing_but_the_attempt(org):
+def test_a_stored_body_that_cannot_parse_is_ignored_with_its_reason_and_writes_nothing(org):
+    # Stored before the endpoint refused such bodies: no retry can make it parse (issue 17).
     event = WebhookEvent.objects.create(
         org=org,
         provider="calendly",
@@ -107,12 +108,12 @@ def test_an_attempt_that_fails_writes_nothing_but_the_attempt(org):
         event_type="invitee.created",
         body=b'{"event": "invitee.created", "payload": {"uri": "u"}}',
     )
-    with pytest.raises(webhooks.PermanentError):
-        webhooks.webhook_event_process(event_pk=event.pk)
+    assert webhooks.webhook_event_process(event_pk=event.pk) == "skipped"
     event.refresh_from_db()
-    assert event.status == WebhookEvent.Status.FAILED  # a body that cannot parse never will
-    assert "scheduled_event" in event.error
+    assert event.status == WebhookEvent.Status.PROCESSED
+    assert event.error == "ignored: calendly.payload.scheduled_event.uri is missing"
     assert event.attempts == 1
+    assert not Meeting.objects.exists()
 
 
 def test_a_transient_failure_leaves_the_event_pending_for_its_retry(org):
