@@ -14,6 +14,7 @@ import json
 import pytest
 from django.db.models import Q
 from django.test import override_settings
+from django.urls import reverse
 
 from apps.contacts.models import Contact, Identifier, SourceRecord, Suppression, Touchpoint
 from apps.contacts.privacy import ERASED_BODY, contact_erase
@@ -22,6 +23,7 @@ from apps.integrations import ingest
 from apps.integrations.models import WebhookEvent
 from apps.integrations.webhooks import webhook_event_process
 from apps.meetings.models import Meeting
+from apps.orgs.models import AuditLog
 from apps.payments.models import Payment, Refund
 from tests.apps.contacts.test_privacy import everything_of
 from tests.apps.integrations.test_sync_providers import webhook
@@ -292,3 +294,47 @@ def test_another_orgs_erasure_suppresses_nothing_here(team_a, team_b):
     meeting = Meeting.objects.for_org(team_a.org).get()
     assert meeting.contact == gus_in_a and meeting.external_id.startswith("https://")
     assert SourceRecord.objects.for_org(team_a.org).filter(external_id="tok-in-org-a").exists()
+
+
+def suppressions_page(client, user, **params):
+    client.force_login(user)
+    url = reverse("admin:contacts_suppression_changelist")
+    return client.post(url, params) if "action" in params else client.get(url, params)
+
+
+def test_an_admin_lifts_the_suppression_and_the_next_form_keeps_the_person(client, team_a, gus):
+    """Gus comes back and consents: the admin finds him by the email he gives, and lifts."""
+    org = team_a.org
+    found = suppressions_page(client, team_a.owner, q="Sample0.Person@gmail.com")
+    email_rows = [row.pk for row in found.context["cl"].result_list]
+    assert len(email_rows) == 2  # as typed and as a mailbox; his phone is not shown
+
+    done = suppressions_page(
+        client, team_a.owner, action="lift_selected", _selected_action=email_rows[:1]
+    )
+
+    assert done.status_code == 302
+    # The whole person is lifted, phone included, and the audit names counts only.
+    assert not Suppression.objects.for_org(org).filter(lifted_at__isnull=True).exists()
+    entry = AuditLog.objects.get(org=org, action="suppression.lift")
+    lifted = Suppression.objects.for_org(org).filter(lifted_by=team_a.owner).count()
+    assert entry.actor == team_a.owner and entry.data == {"suppressions": lifted, "people": 1}
+    webhook(org, "typeform", new_form("tok-consented", email=TRACES[0], phone=TRACES[3]))
+    back = Contact.objects.for_org(org).exclude(pk=gus.pk).get()
+    assert (back.erased_at, back.primary_email, back.primary_phone) == (None, TRACES[0], TRACES[3])
+    assert SourceRecord.objects.for_org(org).get(external_id="tok-consented").payload
+    gus.refresh_from_db()
+    assert gus.erased_at is not None and gus.primary_email == ""
+
+
+@pytest.mark.parametrize("who", ["outsider", "manager"])
+def test_only_the_orgs_owners_and_admins_lift(client, team_a, team_b, gus, who):
+    user = team_b.owner if who == "outsider" else team_a.manager
+    rows = list(Suppression.objects.for_org(team_a.org).values_list("pk", flat=True))
+
+    suppressions_page(client, user, action="lift_selected", _selected_action=rows)
+
+    assert Suppression.objects.for_org(team_a.org).filter(lifted_at__isnull=True).count() == len(
+        rows
+    )
+    assert not AuditLog.objects.filter(action="suppression.lift").exists()
