@@ -170,7 +170,8 @@ def _erase_rows(
         "touchpoints": Touchpoint.objects.filter(contact_id__in=ids).update(landing_url=""),
         "meetings": Meeting.objects.for_org(org)
         .filter(contact_id__in=ids)
-        .update(questions=[], cancel_reason=""),
+        # The booking's URI is the first part of the invitee's, hashed by pseudonyms_write.
+        .update(questions=[], cancel_reason="", event_uri=""),
         "post_call_forms": PostCallForm.objects.filter(meeting__contact_id__in=ids).update(
             notes="", custom={}
         ),
