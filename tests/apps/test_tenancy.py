@@ -4,12 +4,14 @@ The walk enumerates URL patterns and admin registrations itself, so a new view o
 without anyone remembering to add it here.
 """
 
+import uuid
+
 import pytest
 from django.contrib import admin
 from django.db import models
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
-from apps.contacts.models import BlockedIdentifier, ContactMerge, SourceRecord
+from apps.contacts.models import BlockedIdentifier, ContactMerge, SourceRecord, Suppression
 from apps.integrations.models import Credential, SyncCursor, SyncRun, WebhookEvent
 from apps.kpis.models import DailyRollup
 from apps.meetings.models import CallTypeRule, PostCallFormConfig
@@ -84,6 +86,9 @@ def org_a_rows(team_a):
         "refund": RefundFactory(payment=payment),
         "ad_spend": AdSpendFactory(org=org),
         "blocked": BlockedIdentifier.objects.create(org=org, kind="phone", value="+15550000000"),
+        "suppression": Suppression.objects.create(
+            org=org, kind="email", digest="0" * 64, person=uuid.uuid4(), contact=contact
+        ),
         "merge": ContactMerge.objects.create(
             org=org, winner=contact, loser=ContactFactory(org=org)
         ),
