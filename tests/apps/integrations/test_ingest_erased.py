@@ -9,9 +9,11 @@ the webhook inbox and a sync's ``ingest_records``.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 
 import pytest
+from django.core.management import call_command
 from django.db.models import Q
 from django.test import override_settings
 from django.urls import reverse
@@ -339,3 +341,20 @@ def test_only_the_orgs_owners_and_admins_lift(client, team_a, team_b, gus, who):
         rows
     )
     assert not AuditLog.objects.filter(action="suppression.lift").exists()
+
+
+def test_people_erased_before_suppression_get_their_provider_ids_hashed(team_a, gus):
+    org = team_a.org
+    invitee = load_fixture("calendly/invitee.created")["payload"]["uri"]
+    # As an erasure of the previous release left them: the ids in clear.
+    Meeting.objects.for_org(org).update(
+        external_id=invitee, event_uri="https://api.calendly.com/scheduled_events/SE00001"
+    )
+    SourceRecord.objects.for_org(org).filter(provider="calendly").update(external_id=invitee)
+
+    call_command("erasures_rescrub", "--org", org.slug, stdout=io.StringIO())
+
+    assert "SE00001" not in everything_of(org)
+    assert Meeting.objects.for_org(org).get().external_id == pseudonym(invitee)
+    webhook(org, "calendly", load_fixture("calendly/invitee.created"))
+    assert Meeting.objects.for_org(org).count() == 1
