@@ -96,13 +96,18 @@ def suppressions_write(*, org: Organization, contact: Contact, contact_ids: list
                 pairs.add(
                     (Suppression.Kind.EMAIL, suppression_digest(normalize_email(value).canonical))
                 )
+    # An identifier suppressed already (the same person erased twice) keeps its first row.
+    active = Suppression.objects.for_org(org).filter(
+        lifted_at__isnull=True, digest__in=[d for _, d in pairs]
+    )
+    pairs -= set(active.values_list("kind", "digest"))
     person = uuid.uuid4()
     rows = [
         Suppression(org=org, person=person, contact=contact, kind=k, digest=d)
         for k, d in sorted(pairs)
     ]
-    # An identifier suppressed already (the same person erased twice) keeps its first row.
-    return len(Suppression.objects.bulk_create(rows, ignore_conflicts=True))
+    Suppression.objects.bulk_create(rows, ignore_conflicts=True)
+    return len(rows)
 
 
 def _observation_digests(person: PersonObservation, region: str) -> set[tuple[str, str]]:

@@ -20,6 +20,7 @@ from django.urls import reverse
 
 from apps.contacts.models import Contact, Identifier, SourceRecord, Suppression, Touchpoint
 from apps.contacts.privacy import ERASED_BODY, contact_erase
+from apps.contacts.services import contact_resolve
 from apps.contacts.suppression import pseudonym, suppression_digest
 from apps.integrations import ingest
 from apps.integrations.models import WebhookEvent
@@ -27,6 +28,7 @@ from apps.integrations.webhooks import webhook_event_process
 from apps.meetings.models import Meeting
 from apps.orgs.models import AuditLog
 from apps.payments.models import Payment, Refund
+from tests.apps.contacts.helpers import person
 from tests.apps.contacts.test_privacy import everything_of
 from tests.apps.integrations.test_sync_providers import webhook
 from tests.attribution.sources.conftest import load_fixture
@@ -328,6 +330,11 @@ def test_an_admin_lifts_the_suppression_and_the_next_form_keeps_the_person(clien
     assert SourceRecord.objects.for_org(org).get(external_id="tok-consented").payload
     gus.refresh_from_db()
     assert gus.erased_at is not None and gus.primary_email == ""
+    # Asked to be forgotten once more: suppressed again, the lifted rows kept as history.
+    counts = contact_erase(org=org, contact=back, actor=team_a.owner)
+    again = Suppression.objects.for_org(org).filter(lifted_at__isnull=True)
+    assert counts["suppressions"] == again.count() == again.filter(contact=back).count()
+    assert again.filter(digest=suppression_digest(TRACES[0])).exists()
 
 
 @pytest.mark.parametrize("who", ["outsider", "manager"])
@@ -358,3 +365,20 @@ def test_people_erased_before_suppression_get_their_provider_ids_hashed(team_a, 
     assert Meeting.objects.for_org(org).get().external_id == pseudonym(invitee)
     webhook(org, "calendly", load_fixture("calendly/invitee.created"))
     assert Meeting.objects.for_org(org).count() == 1
+
+
+def test_erasing_someone_suppressed_already_counts_only_what_is_new(team_a, gus):
+    org = team_a.org
+    # Typed in by hand since, under Gus's email and a new phone.
+    again = contact_resolve(
+        org=org, observation=person(email=TRACES[0], phone="+14155550123", first="Gus")
+    ).contact
+
+    counts = contact_erase(org=org, contact=again, actor=None)
+
+    assert counts["suppressions"] == 1
+    assert (
+        Suppression.objects.for_org(org).get(digest=suppression_digest("+14155550123")).contact
+        == again
+    )
+    assert Suppression.objects.for_org(org).get(digest=suppression_digest(TRACES[0])).contact == gus
