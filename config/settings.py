@@ -37,6 +37,9 @@ def _required_in_production(name: str, dev_default: str) -> str:
 SECRET_KEY = _required_in_production("SECRET_KEY", _DEV_SECRET)
 # A comma-separated list of Fernet keys; the first encrypts, all decrypt (key rotation).
 FIELD_ENCRYPTION_KEY = _required_in_production("FIELD_ENCRYPTION_KEY", _DEV_FIELD_KEY)
+# Keys the hashes of erased people's identifiers (apps/contacts/suppression.py). Without it, one
+# is derived from SECRET_KEY: then rotating SECRET_KEY silently forgets every suppression.
+SUPPRESSION_HMAC_KEY = env.str("SUPPRESSION_HMAC_KEY", default="")
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"] if DEBUG else [])
 if not DEBUG and not ALLOWED_HOSTS:
     raise ImproperlyConfigured("ALLOWED_HOSTS must be set when DEBUG=0.")

@@ -8,7 +8,7 @@ from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
-from apps.contacts import privacy, services
+from apps.contacts import privacy, services, suppression
 from apps.contacts.models import (
     BlockedIdentifier,
     Contact,
@@ -16,9 +16,16 @@ from apps.contacts.models import (
     Identifier,
     MergeCandidate,
     SourceRecord,
+    Suppression,
     Touchpoint,
 )
-from apps.orgs.admin_base import OrgScopedAdmin, OrgScopedAdminForm, OrgScopedInlineMixin
+from apps.orgs.admin_base import (
+    OrgScopedAdmin,
+    OrgScopedAdminForm,
+    OrgScopedInlineMixin,
+    admin_org_ids,
+)
+from apps.orgs.models import Organization
 
 
 class IdentifierForm(OrgScopedAdminForm):
@@ -196,6 +203,54 @@ class BlockedIdentifierAdmin(OrgScopedAdmin):
     list_display = ["kind", "value", "reason", "created_at"]
     list_filter = ["kind"]
     search_fields = ["value"]
+
+
+@admin.action(description="Lift: keep what comes next about the selected people (consented)")
+def lift_selected(modeladmin, request, queryset):
+    by_org: dict[int, list[int]] = {}
+    for pk, org_id in queryset.filter(lifted_at__isnull=True).values_list("pk", "org_id"):
+        by_org.setdefault(org_id, []).append(pk)
+    lifted = people = 0
+    for org in Organization.objects.filter(pk__in=by_org):
+        counts = suppression.suppressions_lift(
+            org=org, suppression_ids=by_org[org.pk], actor=request.user
+        )
+        lifted, people = lifted + counts["suppressions"], people + counts["people"]
+    modeladmin.message_user(request, f"Lifted {lifted} suppression(s) of {people} person(s).")
+
+
+@admin.register(Suppression)
+class SuppressionAdmin(OrgScopedAdmin):
+    """Read-only: rows come from erasure, and go only by the audited lift."""
+
+    actions = [lift_selected]
+    list_display = ["kind", "digest_start", "contact", "created_at", "lifted_at", "lifted_by"]
+    list_filter = ["kind", ("lifted_at", admin.EmptyFieldListFilter)]
+    list_select_related = ["contact", "lifted_by"]
+    search_fields = ["digest"]
+    search_help_text = "An email, a phone or a provider id, found by its keyed hash."
+    readonly_fields = ["org", "kind", "digest", "contact", "created_at", "lifted_at", "lifted_by"]
+
+    @admin.display(description="hash")
+    def digest_start(self, obj):
+        return f"{obj.digest[:12]}…"
+
+    def get_search_results(self, request, queryset, search_term):
+        if not search_term.strip():
+            return queryset, False
+        # Only hashes are stored: what the admin types is hashed the same way.
+        org = Organization.objects.filter(pk__in=admin_org_ids(request)).first()
+        digests = suppression.search_digests(org=org, text=search_term)
+        return queryset.filter(digest__in=digests), False
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(SourceRecord)

@@ -279,3 +279,45 @@ class ContactMerge(OrgOwnedModel):
 
     def __str__(self):
         return f"merge #{self.pk}: {self.loser_id} → {self.winner_id}"
+
+
+class Suppression(OrgOwnedModel):
+    """One identifier of an erased person, as a keyed hash (apps/contacts/suppression.py): later
+    data that carries it is stored without anything personal, until an admin lifts it."""
+
+    class Kind(models.TextChoices):
+        EMAIL = "email", "Email"
+        PHONE = "phone", "Phone"
+        PROVIDER_ID = "provider_id", "Provider id"
+
+    # suppression_unique_active leads with org: a single-column copy would only slow inserts.
+    org = models.ForeignKey("orgs.Organization", on_delete=models.CASCADE, db_index=False)
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    digest = models.CharField(max_length=64)
+    # One per erasure: a person's rows are lifted together, and stay together if their
+    # contact is deleted.
+    person = models.UUIDField(editable=False)
+    # The nameless contact later data about the person goes to, so their calls and money
+    # still add up on one contact.
+    contact = models.ForeignKey(
+        Contact, null=True, blank=True, on_delete=models.SET_NULL, related_name="suppressions"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    lifted_at = models.DateTimeField(null=True, blank=True)
+    lifted_by = models.ForeignKey(
+        "orgs.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            # A lifted row stays as history; the person can be erased (and suppressed) again.
+            models.UniqueConstraint(
+                fields=["org", "digest", "kind"],
+                condition=Q(lifted_at__isnull=True),
+                name="suppression_unique_active",
+            )
+        ]
+
+    def __str__(self):
+        return f"suppressed {self.kind} {self.digest[:12]}…"

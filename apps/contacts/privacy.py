@@ -9,6 +9,7 @@ actions, and anything else that erases or exports, call these two services.
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Iterable
 
 from django.core.serializers.json import DjangoJSONEncoder
@@ -16,6 +17,7 @@ from django.db import connection, models, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from apps.contacts import suppression
 from apps.contacts.models import (
     Contact,
     ContactMerge,
@@ -32,6 +34,8 @@ from apps.orgs.admin_base import admin_audit_forget
 from apps.orgs.models import AuditLog, Organization, User
 from apps.orgs.services import audit_log_write
 from apps.payments.models import Payment, Refund
+
+logger = logging.getLogger(__name__)
 
 ERASED_BODY = b'{"erased": true}'
 # What an erased contact keeps of its own columns: nothing that names the person.
@@ -102,27 +106,39 @@ def contact_erase(*, org: Organization, contact: Contact, actor: User | None) ->
     Gone: names, company, emails, phones, provider ids, raw payloads, form answers, call
     notes, landing URLs, review pairs, the undo data of merges, and the bodies of webhook
     deliveries that carry any of their identifiers. A delivery not processed yet is closed, so
-    it cannot bring them back, and a later sync or webhook about an object already held for them
-    applies to this nameless contact without storing anything personal
-    (``erased_contacts_scrub``). The audit row records counts, never values.
+    it cannot bring them back. Their identifiers are suppressed and the provider ids kept for
+    idempotency become keyed hashes (``suppression``): a later sync or webhook about them, an
+    object already held or a new one, applies to this nameless contact without storing
+    anything personal (``erased_contacts_scrub``). The audit row records counts, never values.
     """
     with transaction.atomic():
         ids = person_contact_ids(org=org, contact=contact)
         people = Contact.objects.for_org(org).select_for_update().filter(pk__in=ids)
-        list(people)  # takes the locks before anything is read for erasure
-        counts = {"contacts": len(ids), **_erase_rows(org, ids)}
+        locked = {c.pk: c for c in people}  # takes the locks before anything is read for erasure
+        # Before _erase_rows deletes the identifiers it hashes. Later data about the person goes
+        # to the contact they live on (ids[0]).
+        suppressed = suppression.suppressions_write(
+            org=org, contact=locked[ids[0]], contact_ids=ids
+        )
+        counts = {"contacts": len(ids), "suppressions": suppressed, **_erase_rows(org, ids)}
         people.update(**NAMELESS, erased_at=timezone.now())
         admin_audit_forget(org=org, person_ids=ids)
         audit_log_write(org=org, actor=actor, action="contact.erase", target=contact, **counts)
+    logger.info("erased contact %s of org %s: %s", contact.pk, org.pk, counts)
     return counts
 
 
 def erased_contacts_scrub(
-    *, org: Organization, contact_ids: Iterable[int], deliveries: bool = True
+    *,
+    org: Organization,
+    contact_ids: Iterable[int],
+    deliveries: bool = True,
+    tokens: Iterable[str] = (),
 ) -> dict[str, int]:
     """Erases again what a sync or webhook just wrote about already erased contacts: a provider
     that still holds them sends their raw objects, answers and notes with every update.
-    ``deliveries=False`` leaves the webhook inbox unsearched (a sync page stores no delivery)."""
+    ``tokens`` are the values the records applied carried in clear (their own are hashed by
+    now); ``deliveries=False`` leaves the webhook inbox unsearched (a sync page stores none)."""
     ids = list(
         Contact.objects.for_org(org)
         .filter(pk__in=list(contact_ids), erased_at__isnull=False)
@@ -132,13 +148,17 @@ def erased_contacts_scrub(
         return {}
     with transaction.atomic():
         Contact.objects.for_org(org).filter(pk__in=ids).update(**NAMELESS)
-        return _erase_rows(org, ids, deliveries=deliveries)
+        counts = _erase_rows(org, ids, deliveries=deliveries, tokens=tokens)
+    logger.info("scrubbed erased contacts %s of org %s: %s", ids, org.pk, counts)
+    return counts
 
 
-def _erase_rows(org: Organization, ids: list[int], *, deliveries: bool = True) -> dict[str, int]:
+def _erase_rows(
+    org: Organization, ids: list[int], *, deliveries: bool = True, tokens: Iterable[str] = ()
+) -> dict[str, int]:
     """Blanks what identifies the people ``ids`` in every row about them; their contact rows
     are the caller's."""
-    tokens = _identifying_tokens(org, ids)
+    tokens = _identifying_tokens(org, ids) | {t for t in tokens if t and len(t) >= _MIN_TOKEN}
     merges = ContactMerge.objects.for_org(org).filter(Q(winner_id__in=ids) | Q(loser_id__in=ids))
     _erase_audit_reasons(org, [str(pk) for pk in merges.values_list("pk", flat=True)])
     counts = {
@@ -152,7 +172,8 @@ def _erase_rows(org: Organization, ids: list[int], *, deliveries: bool = True) -
         "touchpoints": Touchpoint.objects.filter(contact_id__in=ids).update(landing_url=""),
         "meetings": Meeting.objects.for_org(org)
         .filter(contact_id__in=ids)
-        .update(questions=[], cancel_reason=""),
+        # The booking's URI is the first part of the invitee's, hashed by pseudonyms_write.
+        .update(questions=[], cancel_reason="", event_uri=""),
         "post_call_forms": PostCallForm.objects.filter(meeting__contact_id__in=ids).update(
             notes="", custom={}
         ),
@@ -160,6 +181,8 @@ def _erase_rows(org: Organization, ids: list[int], *, deliveries: bool = True) -
         .filter(contact_id__in=ids)
         .update(note=""),
         "payments": Payment.objects.for_org(org).filter(contact_id__in=ids).update(description=""),
+        # After _identifying_tokens: the deliveries carry these ids in clear.
+        "provider_ids": suppression.pseudonyms_write(org=org, contact_ids=ids),
         "webhook_events": _erase_deliveries(org, tokens) if deliveries else 0,
     }
     return counts

@@ -26,6 +26,7 @@ from django.core.exceptions import ValidationError
 from django.db import DataError, IntegrityError, connection, transaction
 from django.db.models import Q
 
+from apps.contacts import suppression
 from apps.contacts.lookups import contacts_holding
 from apps.contacts.models import (
     Contact,
@@ -490,11 +491,15 @@ def _preresolve(
 
 @dataclasses.dataclass
 class _Erased:
-    """Records about provider objects held for people erased here (privacy.contact_erase),
-    with their erased contact: by record, and by each person a record names."""
+    """Records about provider objects held for people erased here (privacy.contact_erase), or
+    about a person whose identifiers were suppressed then (contacts.suppression), with their
+    erased contact: by record, and by each person a record names."""
 
     records: dict[int, Contact]
     people: dict[int, Contact]
+    # What the records carry in clear, for the deliveries to erase; and every contact to scrub.
+    tokens: set[str] = dataclasses.field(default_factory=set)
+    contacts: set[int] = dataclasses.field(default_factory=set)
 
 
 _ERASED: ContextVar[_Erased | None] = ContextVar("ingest_erased", default=None)
@@ -514,7 +519,7 @@ def _erased_people(org: Organization, records: Sequence[object], *, deliveries: 
         _ERASED.reset(token)
     if erased is not None:
         erased_contacts_scrub(
-            org=org, contact_ids={c.pk for c in erased.records.values()}, deliveries=deliveries
+            org=org, contact_ids=erased.contacts, deliveries=deliveries, tokens=erased.tokens
         )
 
 
@@ -547,9 +552,14 @@ def _object_lookups(record: object) -> list[tuple[str, str, str | None, str | No
 
 
 def _erased_for(org: Organization, records: Sequence[object]) -> _Erased | None:
-    if not Contact.objects.for_org(org).filter(erased_at__isnull=False).exists():
-        return None  # one probe of a partial index: the case of nearly every page
+    if not suppression.forgets_anyone(org=org):
+        return None  # the case of nearly every page
     lookups = [[lk for lk in _object_lookups(record) if lk[3]] for record in records]
+    # Erased rows keep provider ids as keyed hashes: clear again until the scrub, so the
+    # services below find and update them rather than create second rows.
+    revealed = suppression.pseudonyms_reveal(
+        org=org, external_ids={lk[3] for lks in lookups for lk in lks}
+    )
     wanted: dict[tuple[str, str, str | None], set[str]] = {}
     for model, provider, object_type, external_id in (lk for lks in lookups for lk in lks):
         wanted.setdefault((model, provider, object_type), set()).add(external_id)
@@ -557,10 +567,8 @@ def _erased_for(org: Organization, records: Sequence[object]) -> _Erased | None:
     for (model, provider, object_type), ids in wanted.items():
         for external_id, contact_id in _erased_owners(org, model, provider, object_type, ids):
             owners[(model, provider, object_type, external_id)] = contact_id
-    if not owners:
-        return None
     contacts = Contact.objects.for_org(org).in_bulk(set(owners.values()))
-    erased = _Erased({}, {})
+    erased = _Erased({}, {}, contacts=revealed)
     for record, record_lookups in zip(records, lookups, strict=True):
         contact_id = next((owners[lk] for lk in record_lookups if lk in owners), None)
         if contact_id is None:
@@ -568,7 +576,37 @@ def _erased_for(org: Organization, records: Sequence[object]) -> _Erased | None:
         erased.records[id(record)] = contacts[contact_id]
         for person, _ in _persons(record):
             erased.people[id(person)] = contacts[contact_id]
+    _suppressed(org, records, erased)
+    if not erased.records and not erased.contacts:
+        return None
+    for record, record_lookups in zip(records, lookups, strict=True):
+        if id(record) in erased.records:
+            erased.contacts.add(erased.records[id(record)].pk)
+            erased.tokens |= {lk[3] for lk in record_lookups}
+            for person in _people_of(record):
+                erased.tokens |= suppression.observation_tokens(org=org, person=person)
     return erased
+
+
+def _people_of(record: object) -> list[PersonObservation]:
+    people = [person for person, _ in _persons(record)]
+    if isinstance(record, close.Opportunity):
+        people.append(record.person)
+    return people
+
+
+def _suppressed(org: Organization, records: Sequence[object], erased: _Erased) -> None:
+    """Adds the records whose person was suppressed at erasure: a new object about them (a new
+    form, a new booking, a new payment) goes to their nameless contact too."""
+    pending = [record for record in records if id(record) not in erased.records]
+    found = suppression.suppressed_contacts(
+        org=org, people=[person for record in pending for person in _people_of(record)]
+    )
+    for record in pending:
+        for person in _people_of(record):
+            if id(person) in found:
+                erased.records.setdefault(id(record), found[id(person)])
+                erased.people[id(person)] = found[id(person)]
 
 
 def _erased_owners(

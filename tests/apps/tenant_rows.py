@@ -1,10 +1,11 @@
 """One row of every tenant-owned model in a team's org, for the walks that try them all."""
 
+import uuid
 from decimal import Decimal
 
 from django.db import models
 
-from apps.contacts.models import BlockedIdentifier, ContactMerge
+from apps.contacts.models import BlockedIdentifier, ContactMerge, Suppression
 from apps.integrations.models import Credential, SyncCursor, SyncRun, WebhookEvent
 from apps.kpis.models import DailyRollup
 from apps.meetings.models import CallTypeRule, PostCallFormConfig
@@ -63,6 +64,9 @@ def tenant_rows(team, marker: str) -> dict[str, models.Model]:
         "refund": RefundFactory(payment=payment),
         "ad_spend": AdSpendFactory(org=org),
         "blocked": BlockedIdentifier.objects.create(org=org, kind="phone", value="+15550000000"),
+        "suppression": Suppression.objects.create(
+            org=org, kind="email", digest="0" * 64, person=uuid.uuid4(), contact=contact
+        ),
         "merge": ContactMerge.objects.create(
             org=org, winner=contact, loser=ContactFactory(org=org)
         ),

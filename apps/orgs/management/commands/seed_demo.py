@@ -16,6 +16,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from apps.contacts.models import BlockedIdentifier, Contact, SourceRecord, Touchpoint
+from apps.contacts.privacy import contact_erase
 from apps.contacts.services import contact_merge, contact_resolve
 from apps.deals.models import CallActivity, Deal
 from apps.integrations.models import SyncCursor, SyncRun, WebhookEvent
@@ -165,6 +166,8 @@ def _seed(org, rng: random.Random, n_people: int) -> None:
         people.append(person)
         _journey(org, rng, person, now, closers, setters, i)
     _duplicates(org, rng, people)
+    # One lead asked to be forgotten: the admin shows a nameless contact and its suppressions.
+    contact_erase(org=org, contact=people[-1], actor=None)
     _ensure_refund(org)
     _integration_samples(org, now)
     _payout_sample(org, closers, setters, now)
