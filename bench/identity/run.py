@@ -24,10 +24,15 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from generate import write  # noqa: E402
+import generate  # noqa: E402
+import generate_hard  # noqa: E402
 
 from attribution.identity.match import FREE_EMAIL_DOMAINS, PersonRecord, record_keys  # noqa: E402
 from attribution.identity.normalize import normalize_email, normalize_phone  # noqa: E402
+
+
+# Records one identifier value may sit on before the plain resolver stops trusting it.
+PLAIN_CAP = 10
 
 
 def _pairs(n: int) -> int:
@@ -198,57 +203,135 @@ def splink_model(rows: Sequence[dict]) -> tuple[list[int], float]:
     return [cluster_of.get(i, f"single-{i}") for i in range(len(rows))], elapsed
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--records", type=int, default=20_000)
-    parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--no-splink", action="store_true", help="skip the Splink comparison")
-    args = parser.parse_args()
+GENERATORS = {"generic": generate.write, "hard": generate_hard.write}
 
+
+def plain_resolver(rows: Sequence[dict], *, cap: int = PLAIN_CAP) -> list[int]:
+    """What a plain resolver does: union-find on exact identifiers, nothing else.
+
+    Identifiers are the normalized email, its canonical gmail mailbox (dots and +tag gone) and
+    the E.164 phone; a value carried by more than ``cap`` records (an office line, test@test.com)
+    is dropped, since nobody leaves that many sightings through one funnel.
+    """
+    values: list[list[str]] = []
+    for row in rows:
+        own: list[str] = []
+        email = normalize_email(row.get("email"))
+        if email is not None:
+            own.append("e:" + email.value)
+            local, domain = email.value.split("@")
+            if domain in ("gmail.com", "googlemail.com"):
+                own.append("g:" + local.split("+", 1)[0].replace(".", "") + "@gmail.com")
+        phone = normalize_phone(row.get("phone"), default_region=row.get("country") or "US")
+        if phone is not None and phone.e164:
+            own.append("p:" + phone.e164)
+        values.append(own)
+    counts = Counter(value for own in values for value in set(own))
+    groups: dict[str, list[int]] = defaultdict(list)
+    for i, own in enumerate(values):
+        for value in own:
+            if counts[value] <= cap:
+                groups[value].append(i)
+    return _union_find_labels(len(rows), groups.values())
+
+
+def conflict_merges(labels: Sequence[object], rows: Sequence[dict], truth: Sequence[int]) -> int:
+    """Over-merged clusters holding two people who each left a valid phone or personal email,
+    none of them shared between the two: merged against a conflicting identifier."""
+    people: dict[object, dict[int, tuple[set[str], set[str]]]] = defaultdict(dict)
+    for label, row, person in zip(labels, rows, truth, strict=True):
+        keys = record_keys(PersonRecord.from_dict(row))
+        phones, emails = people[label].setdefault(person, (set(), set()))
+        if keys.e164:
+            phones.add(keys.e164)
+        if keys.personal_email is not None:
+            emails.add(keys.personal_email.canonical)
+    count = 0
+    for by_person in people.values():
+        if len(by_person) < 2:
+            continue
+        items = list(by_person.values())
+        clash = False
+        for a in range(len(items)):
+            for b in range(a + 1, len(items)):
+                (pa, ea), (pb, eb) = items[a], items[b]
+                if pa & pb or ea & eb:
+                    continue  # linked by something they really share
+                if (pa and pb) or (ea and eb):
+                    clash = True
+        count += clash
+    return count
+
+
+def run_one(generator: str, records: int, seed: int, *, splink: bool) -> list[dict[str, object]]:
     with tempfile.TemporaryDirectory(prefix="identity-bench-") as tmp:
-        input_path, truth_path = write(Path(tmp), records=args.records, seed=args.seed)
+        input_path, truth_path = GENERATORS[generator](Path(tmp), records=records, seed=seed)
         with input_path.open(encoding="utf-8") as handle:
             rows = [json.loads(line) for line in handle]
         with truth_path.open(encoding="utf-8") as handle:
             truth_by_id = {row["record_id"]: row["person_id"] for row in map(json.loads, handle)}
         truth = [truth_by_id[row["record_id"]] for row in rows]
         n = len(rows)
-        figures: dict[str, object] = {"records": n, "seed": args.seed, "people": len(set(truth))}
+        base = {"generator": generator, "seed": seed, "records": n, "people": len(set(truth))}
+        results: list[dict[str, object]] = []
+
+        def add(name: str, labels: Sequence[object], elapsed: float) -> None:
+            results.append(
+                {
+                    **base,
+                    "resolver": name,
+                    **score(labels, truth),
+                    "conflict_merges": conflict_merges(labels, rows, truth),
+                    "records_per_second": round(n / elapsed) if elapsed else None,
+                }
+            )
 
         started = time.perf_counter()
-        baseline = exact_email_baseline(rows)
-        figures["exact_email"] = {
-            **score(baseline, truth),
-            "records_per_second": round(n / (time.perf_counter() - started)),
-        }
-
+        labels = exact_email_baseline(rows)
+        add("exact_email", labels, time.perf_counter() - started)
+        started = time.perf_counter()
+        labels = plain_resolver(rows)
+        add("plain", labels, time.perf_counter() - started)
         ceiling = score(identifier_ceiling(rows), truth)
-        figures["identifier_ceiling"] = {
-            "recall": ceiling["recall"],
-            "precision_if_linked_blindly": ceiling["precision"],
-        }
-
+        base["identifier_ceiling_recall"] = ceiling["recall"]
+        if splink:
+            try:
+                splink_labels, splink_elapsed = splink_model(rows)
+            except ImportError as exc:
+                print(f"splink skipped: {exc}", file=sys.stderr)
+            else:
+                add("splink", splink_labels, splink_elapsed)
         labels, elapsed = ours(input_path)
-        figures["ours"] = {**score(labels, truth), "records_per_second": round(n / elapsed)}
+        add("ours", labels, elapsed)
+    return results
 
-        if not args.no_splink:
-            splink_labels, splink_elapsed = splink_model(rows)
-            figures["splink"] = {
-                **score(splink_labels, truth),
-                "records_per_second": round(n / splink_elapsed),
-            }
 
-    print(f"records={n} people={figures['people']} seed={args.seed}")
-    print(f"identifier ceiling recall: {figures['identifier_ceiling']['recall']:.4f}")
-    for method in ("exact_email", "ours", "splink"):
-        result = figures.get(method)
-        if isinstance(result, dict):
-            print(
-                f"{method:12s} precision={result['precision']:.4f} recall={result['recall']:.4f} "
-                f"f1={result['f1']:.4f} over_merged={result['over_merged_clusters']} "
-                f"rec/s={result['records_per_second']}"
-            )
-    print(json.dumps(figures, sort_keys=True))
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--records", type=int, default=50_000)
+    parser.add_argument("--seeds", type=int, nargs="+", default=[7, 8])
+    parser.add_argument(
+        "--generators", nargs="+", choices=sorted(GENERATORS), default=["generic", "hard"]
+    )
+    parser.add_argument("--no-splink", action="store_true", help="skip the Splink comparison")
+    args = parser.parse_args()
+
+    results: list[dict[str, object]] = []
+    for generator in args.generators:
+        for seed in args.seeds:
+            results += run_one(generator, args.records, seed, splink=not args.no_splink)
+    header = (
+        f"{'generator':9s} {'seed':>4s} {'resolver':11s} {'precision':>9s} {'recall':>7s} "
+        f"{'F1':>7s} {'over-merged':>11s} {'conflicts':>9s} {'records/s':>9s}"
+    )
+    print(header)
+    for r in results:
+        print(
+            f"{r['generator']:9s} {r['seed']:>4} {r['resolver']:11s} {r['precision']:9.4f} "
+            f"{r['recall']:7.4f} {r['f1']:7.4f} {r['over_merged_clusters']:11d} "
+            f"{r['conflict_merges']:9d} {r['records_per_second'] or 0:9,d}"
+        )
+    print(json.dumps(results, sort_keys=True))
 
 
 if __name__ == "__main__":
