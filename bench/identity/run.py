@@ -30,7 +30,6 @@ import generate_hard  # noqa: E402
 from attribution.identity.match import FREE_EMAIL_DOMAINS, PersonRecord, record_keys  # noqa: E402
 from attribution.identity.normalize import normalize_email, normalize_phone  # noqa: E402
 
-
 # Records one identifier value may sit on before the plain resolver stops trusting it.
 PLAIN_CAP = 10
 
