@@ -1,7 +1,9 @@
 """Explained match decisions between one incoming record and an existing person (a profile).
 
 Order of evidence (DESIGN.md, "Identity resolution"): exact normalized email, exact E.164 phone,
-provider ids, then a fuzzy name only with corroboration. Two different emails never merge
+provider ids, then a fuzzy name only with strong corroboration (company, work email domain) and
+nothing against it: a personal phone or a provider id on which the two disagree vetoes a name,
+and campaign and time only ever make a name a review. Two different emails never merge
 automatically, and identifier values shared by too many people are never evidence.
 
 The Django service calls :func:`record_keys` once per incoming record, finds candidate contacts
@@ -430,7 +432,8 @@ def decide(
       match then is NO_MATCH (REVIEW only when a company or work domain also agrees). A
       different personal email is weaker (people have several): the name can still be REVIEW.
     - With nothing against it, a name MATCHes only with strong corroboration (same company, same
-      work email domain). Campaign and time are weak: on a shared name they happen by chance,
+      work email domain); two different numbers of which one is a landline or a switchboard
+      are no veto, but leave it to an admin. Campaign and time are weak: on a shared name they happen by chance,
       so they lift a name to REVIEW and never to MATCH. A landline, a role inbox or a
       placeholder email is never a conflict: desks and households are shared.
     """
@@ -547,6 +550,14 @@ def decide(
     if email_conflict:
         decision = _review_different_emails(0.5, [reason], email, profile_canonicals)
         return replace(decision, conflicts=("email",))
+    if e164 is not None and profile.phones and e164 not in profile.phones:
+        others = profile.phones - shared if shared else profile.phones
+        if others:
+            # Two different numbers, one a landline or a switchboard: no veto (a desk is
+            # shared), but not a name's to override either.
+            return Decision(
+                Outcome.REVIEW, 0.4, (reason, "but a different landline or switchboard")
+            )
     if name.score >= _STRONG_NAME and strong:
         return Decision(Outcome.MATCH, 0.85, (reason,))
     return Decision(Outcome.REVIEW, 0.5, (reason,))

@@ -226,13 +226,14 @@ def test_a_conflicting_phone_leaves_a_strongly_corroborated_name_to_an_admin() -
     assert any(reason.startswith("conflicting phone: +1") for reason in decision.reasons)
 
 
-def test_a_different_landline_is_no_conflict() -> None:
-    # A desk or a household line: someone has one besides their mobile.
+def test_a_different_landline_is_no_veto_but_leaves_the_name_to_an_admin() -> None:
+    # A desk or a household line: someone has one besides their mobile, and so may a namesake.
     bob = known(person("known", phone="+44 7911 123456", full_name="Bob Smith", company="Globex"))
     record = person(phone="+44 20 7946 0958", full_name="Robert Smith", company="Globex")
     decision = decide(record_keys(record), bob)
-    assert decision.outcome is Outcome.MATCH
+    assert decision.outcome is Outcome.REVIEW
     assert decision.conflicts == ()
+    assert decision.reasons[-1] == "but a different landline or switchboard"
 
 
 def test_a_conflicting_provider_id_vetoes_a_name_match() -> None:
