@@ -875,6 +875,9 @@ def name_signature(name: NameNorm) -> frozenset[str] | None:
     return frozenset((_soundex(name.first_key), _soundex(name.last.replace(" ", ""))))
 
 
+# Every record's blocking keys and name signature take three or four of these, over a few
+# thousand distinct name tokens.
+@lru_cache(maxsize=65_536)
 def _soundex(token: str) -> str:
     if token.isascii() and token.isalpha():
         return jellyfish.soundex(token)
