@@ -1,7 +1,9 @@
 """Explained match decisions between one incoming record and an existing person (a profile).
 
 Order of evidence (DESIGN.md, "Identity resolution"): exact normalized email, exact E.164 phone,
-provider ids, then a fuzzy name only with corroboration. Two different emails never merge
+provider ids, then a fuzzy name only with strong corroboration (company, work email domain) and
+nothing against it: a personal phone or a provider id on which the two disagree vetoes a name,
+and campaign and time only ever make a name a review. Two different emails never merge
 automatically, and identifier values shared by too many people are never evidence.
 
 The Django service calls :func:`record_keys` once per incoming record, finds candidate contacts
@@ -12,11 +14,12 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 
 import jellyfish
+import phonenumbers
 
 from attribution.identity.normalize import (
     EmailNorm,
@@ -27,6 +30,7 @@ from attribution.identity.normalize import (
     normalize_email,
     normalize_name,
     normalize_phone,
+    phone_is_personal,
 )
 
 __all__ = [
@@ -237,6 +241,7 @@ class Profile:
     emails: frozenset[str] = frozenset()  # personal emails only: role and junk say nothing
     canonical_emails: frozenset[str] = frozenset()
     phones: frozenset[str] = frozenset()  # valid E.164 only
+    personal_phones: frozenset[str] = frozenset()  # those of ``phones`` that are PhoneNorm.personal
     provider_ids: frozenset[tuple[str, str]] = frozenset()
     names: frozenset[tuple[str, str, str]] = frozenset()  # (first, first_key, last), folded
     companies: frozenset[str] = frozenset()
@@ -262,6 +267,11 @@ def profile_extend(profile: Profile | None, keys: RecordKeys) -> Profile:
             profile.canonical_emails | {email.canonical} if email else profile.canonical_emails
         ),
         phones=profile.phones | {e164} if e164 else profile.phones,
+        personal_phones=(
+            profile.personal_phones | {e164}
+            if e164 and keys.phone is not None and keys.phone.personal
+            else profile.personal_phones
+        ),
         provider_ids=profile.provider_ids | keys.provider_ids,
         names=(profile.names | {_name_entry(name)} if not name.is_empty else profile.names),
         companies=profile.companies | {keys.company} if keys.company else profile.companies,
@@ -331,6 +341,7 @@ def profile_of_known(
         emails=frozenset(e.value for e in personal),
         canonical_emails=frozenset(e.canonical for e in personal),
         phones=frozenset(phones),
+        personal_phones=frozenset(p for p in phones if phone_is_personal(p)),
         provider_ids=provider_ids,
         names=_known_names(first_name or "", last_name or ""),
         companies=_known_company(company or ""),
@@ -364,6 +375,7 @@ def profile_merge(a: Profile, b: Profile) -> Profile:
         emails=a.emails | b.emails,
         canonical_emails=a.canonical_emails | b.canonical_emails,
         phones=a.phones | b.phones,
+        personal_phones=a.personal_phones | b.personal_phones,
         provider_ids=a.provider_ids | b.provider_ids,
         names=a.names | b.names,
         companies=a.companies | b.companies,
@@ -387,6 +399,12 @@ class Decision:
     outcome: Outcome
     score: float  # 0..1, how sure; only comparable between decisions of the same outcome
     reasons: tuple[str, ...]
+    # The kinds of identifier on which the record and the profile disagree ("phone", "email",
+    # "close_lead", ...): evidence that they are two people, whatever else matched.
+    conflicts: tuple[str, ...] = ()
+    # True when the record shares an identifier with the profile (email, mailbox, phone,
+    # provider id) rather than only a name: what lets a batch join clusters through the record.
+    by_identifier: bool = False
 
 
 def decide(
@@ -400,6 +418,24 @@ def decide(
 
     ``shared`` holds identifier values that are not evidence (seen on too many people, or blocked
     by the org): email values, canonical emails, E.164 phones and ``kind:value`` provider ids.
+
+    The rules, strongest evidence first:
+
+    - A shared identifier (the same email, phone or provider id, none of them shared by too many
+      people) matches, unless the names plainly differ (a couple at one home phone) or a
+      provider id of the same kind disagrees: then an admin decides. A second email beside a
+      shared phone or provider id goes to an admin (DESIGN: two different emails never merge
+      automatically), and so does a landline or switchboard without an agreeing name.
+    - The same mailbox (gmail dots, a +tag) matches with an agreeing name.
+    - A name alone never outweighs evidence against it. Two records that each carry a valid
+      personal phone, or a provider id of one kind, and disagree on it are two people: a name
+      match then is NO_MATCH (REVIEW only when a company or work domain also agrees). A
+      different personal email is weaker (people have several): the name can still be REVIEW.
+    - With nothing against it, a name MATCHes only with strong corroboration (same company, same
+      work email domain); two different numbers of which one is a landline or a switchboard
+      are no veto, but leave it to an admin. Campaign and time are weak: on a shared name they happen by chance,
+      so they lift a name to REVIEW and never to MATCH. A landline, a role inbox or a
+      placeholder email is never a conflict: desks and households are shared.
     """
     keys = record_keys
     email = keys.personal_email
@@ -408,7 +444,7 @@ def decide(
     profile_canonicals = profile.canonical_emails - shared if shared else profile.canonical_emails
 
     if email is not None and email.value in profile.emails:
-        return Decision(Outcome.MATCH, 1.0, ("same email",))
+        return Decision(Outcome.MATCH, 1.0, ("same email",), by_identifier=True)
 
     email_conflict = (
         email is not None and bool(profile_canonicals) and email.canonical not in profile_canonicals
@@ -417,25 +453,55 @@ def decide(
 
     identifier_reasons: list[str] = []
     e164 = keys.e164
-    if e164 is not None and e164 in profile.phones and e164 not in shared:
+    if e164 is not None and e164 in shared:
+        e164 = None
+    if e164 is not None and e164 in profile.phones:
         identifier_reasons.append(f"same phone {e164}")
     for kind, value in sorted(keys.provider_ids & profile.provider_ids):
         if provider_key(kind, value) not in shared:
             identifier_reasons.append(f"same {kind} {value}")
 
     if identifier_reasons:
-        if email_conflict:
-            return _review_different_emails(0.7, identifier_reasons, email, profile_canonicals)
+        conflicts = _conflicts(keys, e164, profile, shared)
         name = _best_name_match(keys.name, profile.names)
-        if name is not None and name.contradicts:
+        if (name is not None and name.contradicts) or _parts_contradict(keys.name, profile.names):
+            score = f"jw={name.score:.2f}" if name is not None else "first or last name"
             return Decision(
                 Outcome.REVIEW,
                 0.6,
-                (*identifier_reasons, f"but different names (jw={name.score:.2f})"),
+                (*identifier_reasons, f"but different names ({score})"),
+                by_identifier=True,
+            )
+        only_phone = len(identifier_reasons) == 1 and e164 is not None and e164 in profile.phones
+        if (
+            only_phone
+            and not (keys.phone is not None and keys.phone.personal)
+            and (name is None or name.score < _STRONG_NAME)
+        ):
+            # A landline or a switchboard is shared by a desk, an office or a household: it
+            # says who someone is only with a name that agrees.
+            return Decision(
+                Outcome.REVIEW,
+                0.5,
+                (*identifier_reasons, "a landline or switchboard, without an agreeing name"),
+                by_identifier=True,
+            )
+        provider_conflicts = [c for c in conflicts if c.kind not in ("phone", "email")]
+        if provider_conflicts:
+            return Decision(
+                Outcome.REVIEW,
+                0.6,
+                (*identifier_reasons, *(c.reason for c in provider_conflicts)),
+                conflicts=tuple(c.kind for c in conflicts),
+                by_identifier=True,
+            )
+        if email_conflict:
+            return _review_different_emails(
+                0.7, identifier_reasons, email, profile_canonicals, by_identifier=True
             )
         if same_mailbox:
             identifier_reasons.append("same mailbox (dots/+tag)")
-        return Decision(Outcome.MATCH, 0.95, tuple(identifier_reasons))
+        return Decision(Outcome.MATCH, 0.95, tuple(identifier_reasons), by_identifier=True)
 
     if same_mailbox:
         assert email is not None  # same_mailbox implies it; narrows the type
@@ -445,11 +511,13 @@ def decide(
                 Outcome.MATCH,
                 0.9,
                 (f"same mailbox {email.canonical} (dots/+tag)", f"name jw={name.score:.2f}"),
+                by_identifier=True,
             )
         return Decision(
             Outcome.REVIEW,
             0.6,
             (f"same mailbox {email.canonical} (dots/+tag) without a corroborating name",),
+            by_identifier=True,
         )
 
     # Corroboration is a few set lookups, the name comparison is not: most candidates from a
@@ -457,15 +525,109 @@ def decide(
     strong, weak = _corroboration(keys, profile, window_hours=window_hours)
     if not strong and not weak:
         return Decision(Outcome.NO_MATCH, 0.0, ("no shared identifier, nothing corroborating",))
+    conflicts = _conflicts(keys, e164, profile, shared)
+    hard = [c for c in conflicts if c.kind != "email"]
+    if hard and not strong:
+        # Namesakes with two different phones who came through one campaign in one week: the
+        # commonest false merge there is. Vetoed before the names are even compared.
+        return Decision(
+            Outcome.NO_MATCH,
+            0.0,
+            tuple(c.reason for c in hard),
+            conflicts=tuple(c.kind for c in conflicts),
+        )
     name = _best_name_match(keys.name, profile.names)
     if name is None or name.score < _WEAK_NAME:
         return Decision(Outcome.NO_MATCH, 0.1, ("no shared identifier, names differ",))
     reason = f"name jw={name.score:.2f} + " + " + ".join(strong + weak)
+    if hard:
+        return Decision(
+            Outcome.REVIEW,
+            0.3,
+            (reason, *(c.reason for c in hard)),
+            conflicts=tuple(c.kind for c in conflicts),
+        )
     if email_conflict:
-        return _review_different_emails(0.5, [reason], email, profile_canonicals)
-    if name.score >= _STRONG_NAME and (strong or len(weak) >= 2):
+        decision = _review_different_emails(0.5, [reason], email, profile_canonicals)
+        return replace(decision, conflicts=("email",))
+    if e164 is not None and profile.phones and e164 not in profile.phones:
+        others = profile.phones - shared if shared else profile.phones
+        if others:
+            # Two different numbers, one a landline or a switchboard: no veto (a desk is
+            # shared), but not a name's to override either.
+            return Decision(
+                Outcome.REVIEW, 0.4, (reason, "but a different landline or switchboard")
+            )
+    if name.score >= _STRONG_NAME and strong:
         return Decision(Outcome.MATCH, 0.85, (reason,))
     return Decision(Outcome.REVIEW, 0.5, (reason,))
+
+
+@dataclass(frozen=True, slots=True)
+class _Conflict:
+    kind: str
+    reason: str
+
+
+def _conflicts(
+    keys: RecordKeys, e164: str | None, profile: Profile, shared: frozenset[str]
+) -> list[_Conflict]:
+    """Identifiers of one kind that the record and the profile each hold and disagree on.
+
+    Phones count only when both sides are personal numbers (see ``PhoneNorm.personal``) and not
+    shared; emails only when both are personal (no role inbox, no placeholder) and not shared.
+    Called for most candidates: the common case (nothing to compare) returns before any set
+    is built, and reasons are formatted only for a conflict.
+    """
+    out: list[_Conflict] = []
+    phone = keys.phone
+    if (
+        e164 is not None
+        and profile.personal_phones
+        and phone is not None
+        and phone.personal
+        and e164 not in profile.phones
+    ):
+        others = profile.personal_phones - shared if shared else profile.personal_phones
+        if others:
+            out.append(
+                _Conflict("phone", f"conflicting phone: {_mask(e164)} vs {_mask(min(others))}")
+            )
+    email = keys.personal_email
+    if (
+        email is not None
+        and profile.canonical_emails
+        and email.canonical not in profile.canonical_emails
+        and email.canonical not in shared
+        and email.value not in shared
+    ):
+        canonicals = profile.canonical_emails - shared if shared else profile.canonical_emails
+        if canonicals:
+            out.append(_Conflict("email", "conflicting email"))
+    if keys.provider_ids and profile.provider_ids:
+        for kind in sorted({kind for kind, _ in keys.provider_ids}):
+            mine = {v for k, v in keys.provider_ids if k == kind}
+            theirs = {
+                v for k, v in profile.provider_ids if k == kind and provider_key(k, v) not in shared
+            }
+            if theirs and not mine & theirs:
+                out.append(_Conflict(kind, f"conflicting {kind}"))
+    return out
+
+
+def _mask(e164: str) -> str:
+    # Reasons are shown in admin and kept with review pairs: the country code and the last two
+    # digits tell an admin which number is meant without spelling out someone's phone.
+    head = _country_prefix(e164)
+    return head + "\u2022" * max(len(e164) - len(head) - 2, 0) + e164[-2:]
+
+
+@lru_cache(maxsize=65_536)
+def _country_prefix(e164: str) -> str:
+    try:
+        return f"+{phonenumbers.parse(e164, None).country_code}"
+    except phonenumbers.NumberParseException:
+        return e164[:2]
 
 
 def may_match_by_name(
@@ -509,12 +671,21 @@ def may_match_by_name(
 
 
 def _review_different_emails(
-    score: float, reasons: list[str], email: EmailNorm | None, others: frozenset[str]
+    score: float,
+    reasons: list[str],
+    email: EmailNorm | None,
+    others: frozenset[str],
+    *,
+    by_identifier: bool = False,
 ) -> Decision:
     assert email is not None  # only called on a conflict, which needs an email
     other = min(others)
     return Decision(
-        Outcome.REVIEW, score, (*reasons, f"but different emails {email.canonical} / {other}")
+        Outcome.REVIEW,
+        score,
+        (*reasons, f"but different emails {email.canonical} / {other}"),
+        conflicts=("email",),
+        by_identifier=by_identifier,
     )
 
 
@@ -610,6 +781,34 @@ def _compare_names(
     return _NameMatch(score, contradicts=score < _CONTRADICTING_NAME)
 
 
+def _parts_contradict(name: NameNorm, known: frozenset[tuple[str, str, str]]) -> bool:
+    """Whether every known name plainly differs from ``name`` on a part both have.
+
+    Complete names are weighed by ``_compare_names``; this catches the records that carry a
+    first name (or a surname) only: "Sandra" is no evidence for "Sandra Woods", but it is
+    evidence against "Jack Khan" (either order, since sources swap them).
+    """
+    if name.is_empty or not known:
+        return False
+    if name.first and name.last and all(first and last for first, _, last in known):
+        return False  # complete on both sides: _compare_names weighs them
+    for first, first_key, last in known:
+        if not (first or last):
+            return False
+        scores = []
+        if name.first and first:
+            scores.append(_first_similarity(name.first, name.first_key, first, first_key))
+        if name.last and last:
+            scores.append(_last_similarity(name.last, last))
+        if name.first and last:
+            scores.append(_first_similarity(name.first, name.first_key, last, nickname_key(last)))
+        if name.last and first:
+            scores.append(_first_similarity(name.last, nickname_key(name.last), first, first_key))
+        if not scores or max(scores) >= _CONTRADICTING_NAME:
+            return False
+    return True
+
+
 def _first_similarity(a_first: str, a_key: str, b_first: str, b_key: str) -> float:
     if a_key == b_key:
         return 1.0
@@ -676,6 +875,9 @@ def name_signature(name: NameNorm) -> frozenset[str] | None:
     return frozenset((_soundex(name.first_key), _soundex(name.last.replace(" ", ""))))
 
 
+# Every record's blocking keys and name signature take three or four of these, over a few
+# thousand distinct name tokens.
+@lru_cache(maxsize=65_536)
 def _soundex(token: str) -> str:
     if token.isascii() and token.isalpha():
         return jellyfish.soundex(token)

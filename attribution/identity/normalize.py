@@ -23,6 +23,7 @@ __all__ = [
     "normalize_email",
     "normalize_name",
     "normalize_phone",
+    "phone_is_personal",
 ]
 
 # Longer inputs are not identifiers; capping them keeps a hostile payload from costing regex time.
@@ -143,6 +144,12 @@ class PhoneNorm:
     raw: str  # the text as given (trimmed); kept even when invalid so nothing typed is lost
     e164: str | None  # None when invalid: then it is never used for matching
     valid: bool
+    # Whether the number can be one person's own (a mobile, or a number whose plan does not tell
+    # mobiles from landlines, as in North America), written without an extension. A fixed line,
+    # a switchboard extension or a toll-free number is a desk,
+    # a switchboard or a household: two people may each have one besides their own phone, so
+    # two different ones are no evidence that two records are two people.
+    personal: bool = False
 
 
 # Letters other than an extension marker mean text, not a number: phonenumbers would otherwise read
@@ -175,26 +182,102 @@ def normalize_phone(raw: object, default_region: str | None = "US") -> PhoneNorm
 _SUPPORTED_REGIONS = frozenset(phonenumbers.SUPPORTED_REGIONS)
 
 
-@lru_cache(maxsize=65536)
+# Separators people put between digits. A text of digits and these alone reads the same as its
+# digits alone (phonenumbers drops them before parsing), so it is cached under the digits:
+# "(415) 555-0132", "415.555.0132" and "4155550132" are one parse.
+_PHONE_PUNCTUATION = str.maketrans("", "", " ()-./")
+_DIGITS_ONLY_RE = re.compile(r"\+?[0-9]+")
+
+
 def _normalize_phone_text(text: str, region: str) -> PhoneNorm:
     if len(text) > _MAX_PHONE_LEN or _PHONE_JUNK_RE.search(text):
         return PhoneNorm(raw=text, e164=None, valid=False)
-    e164 = _parse_e164(text, region)
+    digits = text.translate(_PHONE_PUNCTUATION)
+    # International prefixes ("00", "+0") and a trunk zero in parentheses, "+44 (0)20", are
+    # read differently by phonenumbers with their separators: those texts are parsed whole.
+    if (
+        _DIGITS_ONLY_RE.fullmatch(digits)
+        and not digits.startswith(("00", "+0"))
+        and "(0" not in text
+    ):
+        parsed = _parse_digits(digits, region)
+    else:  # extensions and the like: phonenumbers reads the whole text
+        parsed = _parse_text(text, region)
+    if parsed is None:
+        return PhoneNorm(raw=text, e164=None, valid=False)
+    e164, personal = parsed
+    return PhoneNorm(raw=text, e164=e164, valid=True, personal=personal)
+
+
+@lru_cache(maxsize=65536)
+def _parse_digits(digits: str, region: str) -> tuple[str, bool] | None:
+    return _parse_text(digits, region)
+
+
+@lru_cache(maxsize=16384)
+def _parse_text(text: str, region: str) -> tuple[str, bool] | None:
+    parsed = _parse_e164(text, region)
     # "0044 20 ..." typed in a US-default form: 00 is the international prefix most of the world
     # uses, so try it as "+" before giving up.
-    if e164 is None and text.startswith("00"):
-        e164 = _parse_e164("+" + text[2:], region)
-    return PhoneNorm(raw=text, e164=e164, valid=e164 is not None)
+    if parsed is None and text.startswith("00"):
+        parsed = _parse_e164("+" + text[2:], region)
+    return parsed
 
 
-def _parse_e164(text: str, region: str) -> str | None:
+_PERSONAL_TYPES = frozenset(
+    {
+        phonenumbers.PhoneNumberType.MOBILE,
+        phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE,
+        phonenumbers.PhoneNumberType.PERSONAL_NUMBER,
+        phonenumbers.PhoneNumberType.VOIP,
+    }
+)
+
+
+def _parse_e164(text: str, region: str) -> tuple[str, bool] | None:
+    if text[:1] == "+" and text[1:2] in "123456789":
+        # No region applies to an international number ("+0..." reads the region's own
+        # international prefix after the "+", so it keeps its region).
+        region = "ZZ"
     try:
         number = phonenumbers.parse(text, region)
     except phonenumbers.NumberParseException:
         return None
-    if not phonenumbers.is_valid_number(number):
+    checked = _check_number(
+        number.country_code, number.national_number, bool(number.italian_leading_zero),
+        number.number_of_leading_zeros or 1,
+    )  # fmt: skip
+    if checked is not None and number.extension:
+        # An extension means a switchboard: the number behind it is an office's, not a person's.
+        return checked[0], False
+    return checked
+
+
+@lru_cache(maxsize=65536)
+def _check_number(
+    country_code: int, national_number: int, leading_zero: bool, leading_zeros: int
+) -> tuple[str, bool] | None:
+    # One number reaches here from several spellings (national, international, 00-prefixed):
+    # validity and type are worked out once. ``number_type`` is UNKNOWN exactly when
+    # ``is_valid_number`` is False, so one call gives both.
+    number = phonenumbers.PhoneNumber(
+        country_code=country_code,
+        national_number=national_number,
+        italian_leading_zero=leading_zero or None,
+        number_of_leading_zeros=leading_zeros if leading_zero else None,
+    )
+    kind = phonenumbers.number_type(number)
+    if kind == phonenumbers.PhoneNumberType.UNKNOWN:
         return None
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    return e164, kind in _PERSONAL_TYPES
+
+
+@lru_cache(maxsize=65536)
+def phone_is_personal(e164: str) -> bool:
+    """``PhoneNorm.personal`` of a stored E.164 number (False for anything not valid E.164)."""
+    phone = _normalize_phone_text(e164, "ZZ")
+    return phone.personal and phone.e164 == e164
 
 
 # --- names ------------------------------------------------------------------------------------

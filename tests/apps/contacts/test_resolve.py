@@ -218,15 +218,13 @@ def test_a_common_name_reads_only_the_newest_namesakes(team_a):
 
 
 def _namesake_pair(org):
-    """An existing John Smith, and a record that matches him by name, campaign and time only."""
+    """An existing John Smith, and a record that matches him by name and work domain only (a
+    campaign and a date alone would only make it a review)."""
     existing = contact_resolve(
-        org=org,
-        observation=person(
-            email="john.smith@gmail.com", first="John", last="Smith", utm_campaign="spring"
-        ),
+        org=org, observation=person(email="john.smith@globex.com", first="John", last="Smith")
     ).contact
     record = person(
-        "close", phone="+13125550199", first="John", last="Smith", utm_campaign="spring"
+        "close", email="sales@globex.com", phone="+13125550199", first="John", last="Smith"
     )
     return existing, record
 

@@ -7,6 +7,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from attribution.identity.cluster import find_shared_values, resolve
 from attribution.identity.match import PersonRecord, record_keys
 
@@ -57,6 +60,55 @@ def test_it_does_not_chain_two_emails_through_a_phone_only_record() -> None:
         {"email": "jane.doe@gmail.com", "phone": "+14155550132", "full_name": "Jane Doe"},
     )
     assert groups(rows) == [{0, 1}, {2}]
+
+
+def test_a_phone_does_not_chain_two_emails_without_a_name() -> None:
+    rows = records(
+        {"email": "jane@acme.io", "phone": "+14155550132", "full_name": "Jane Doe"},
+        {"email": "someone@gmail.com", "phone": "+14155550132"},
+    )
+    assert groups(rows) == [{0}, {1}]
+
+
+def test_a_record_joins_the_clusters_of_each_identifier_it_carries() -> None:
+    rows = records(
+        {"email": "jane@acme.io", "full_name": "Jane Doe", "created_at": "2025-01-01T00:00:00"},
+        {"phone": "+14155550132", "full_name": "Jane Doe", "created_at": "2025-01-02T00:00:00"},
+        {"email": "jane@acme.io", "phone": "+14155550132", "created_at": "2025-01-03T00:00:00"},
+    )
+    assert groups(rows) == [{0, 1, 2}]
+
+
+def test_namesakes_with_different_phones_in_one_campaign_and_week_stay_apart() -> None:
+    rows = records(
+        *(
+            {"full_name": "John Smith", "phone": phone, "utm_campaign": "webinar_1",
+             "created_at": f"2025-01-0{day}T10:00:00", **extra}
+            for day, (phone, extra) in enumerate(
+                [("+14155550132", {"email": "js@gmail.com"}), ("+447911123456", {}),
+                 ("+4915112345678", {}), ("+14155550132", {})], start=1
+            )
+        )
+    )  # fmt: skip
+    assert groups(rows) == [{0, 3}, {1}, {2}]
+
+
+def test_placeholder_emails_never_merge_anyone() -> None:
+    rows = records(
+        *({"email": junk, "full_name": name}
+          for junk in ("test@test.com", "none@none.com")
+          for name in ("Ann Lee", "Bo Chen", "Cara Diaz"))
+    )  # fmt: skip
+    assert len(groups(rows)) == 6
+
+
+def test_campaign_and_time_alone_never_merge() -> None:
+    rows = records(
+        {"full_name": "Jane Doe", "utm_campaign": "vsl", "created_at": "2025-01-01T10:00:00"},
+        {"full_name": "Jane Doe", "utm_campaign": "vsl", "created_at": "2025-01-01T11:00:00"},
+    )
+    resolution = resolve(rows)
+    assert resolution.cluster_of == (0, 1)
 
 
 def test_it_merges_one_person_across_sources() -> None:
@@ -139,3 +191,50 @@ def test_the_cli_rejects_a_duplicate_record_id(tmp_path: Path) -> None:
 def test_the_cli_reports_a_missing_file(tmp_path: Path) -> None:
     result = _run_cli(tmp_path / "missing.jsonl")
     assert result.returncode != 0 and "cannot read input" in result.stderr
+
+
+_ROWS = st.fixed_dictionaries(
+    {
+        "email": st.sampled_from([None, "jane@acme.io", "JANE@acme.io ", "j.doe@gmail.com",
+                                  "jdoe@gmail.com", "test@test.com", "bo@gmail.com"]),
+        "phone": st.sampled_from([None, "+14155550132", "(415) 555-0132", "+447911123456",
+                                  "+4915112345678"]),
+        "full_name": st.sampled_from([None, "Jane Doe", "Doe, Jane", "Bo Chen", "Jane Smith"]),
+        "company": st.sampled_from([None, "Acme", "Globex"]),
+        "utm_campaign": st.sampled_from([None, "vsl"]),
+    }
+)  # fmt: skip
+
+
+def _partition(rows: list[PersonRecord], order: list[int]) -> set[frozenset[str]]:
+    permuted = [rows[i] for i in order]
+    by_cluster: dict[int, set[str]] = {}
+    for record, cluster in zip(permuted, resolve(permuted).cluster_of, strict=True):
+        by_cluster.setdefault(cluster, set()).add(record.record_id)
+    return {frozenset(ids) for ids in by_cluster.values()}
+
+
+@given(rows=st.lists(_ROWS, min_size=1, max_size=12), data=st.data())
+@settings(max_examples=150, deadline=None)
+def test_the_clusters_do_not_depend_on_the_order_of_the_file(rows, data) -> None:
+    # Records are resolved in time order, so a file listing them in any order clusters alike.
+    dated = records(
+        *({**row, "created_at": f"2025-01-01T00:{i:02d}:00"} for i, row in enumerate(rows))
+    )
+    order = data.draw(st.permutations(list(range(len(dated)))))
+    assert _partition(dated, order) == _partition(dated, list(range(len(dated))))
+
+
+@given(rows=st.lists(_ROWS, min_size=1, max_size=12), data=st.data())
+@settings(max_examples=150, deadline=None)
+def test_records_with_one_personal_email_always_share_a_cluster(rows, data) -> None:
+    undated = records(*rows)
+    order = data.draw(st.permutations(list(range(len(undated)))))
+    permuted = [undated[i] for i in order]
+    resolution = resolve(permuted)
+    cluster_of_email: dict[str, int] = {}
+    for record, cluster in zip(permuted, resolution.cluster_of, strict=True):
+        email = record_keys(record).personal_email
+        if email is None or email.value in resolution.shared:
+            continue
+        assert cluster_of_email.setdefault(email.value, cluster) == cluster

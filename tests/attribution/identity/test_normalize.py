@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 from attribution.identity.normalize import (
     EmailNorm,
     PhoneNorm,
+    _parse_text,
     fold,
     normalize_email,
     normalize_name,
@@ -242,3 +243,34 @@ def test_a_plus_tag_after_a_dot_leaves_a_valid_canonical_address() -> None:
     assert email is not None
     assert email.canonical == "0@0.aa"
     assert normalize_email(email.canonical) is not None
+
+
+def test_a_mobile_is_personal_and_a_landline_or_a_switchboard_is_not() -> None:
+    assert normalize_phone("+44 7911 123456").personal
+    assert normalize_phone("(415) 555-0132").personal  # North America: no telling, so personal
+    assert not normalize_phone("020 7946 0958", default_region="GB").personal
+    assert not normalize_phone("+1 415 555 0132 ext. 12").personal
+    assert normalize_phone("+1 415 555 0132 ext. 12").e164 == "+14155550132"
+
+
+@given(
+    digits=st.text(alphabet="0123456789", min_size=4, max_size=15),
+    plus=st.booleans(),
+    cuts=st.lists(st.integers(min_value=1, max_value=14), max_size=4),
+    separator=st.sampled_from([" ", "-", ".", "/", "(", ")"]),
+    region=st.sampled_from(["US", "GB", "DE", "FR", "AU", "IN", "IT", "BR"]),
+)
+def test_a_number_with_separators_reads_as_phonenumbers_reads_the_whole_text(
+    digits, plus, cuts, separator, region
+) -> None:
+    # Texts of digits and separators are parsed once per digit string (a cache); this holds
+    # that shortcut to what parsing the text itself gives.
+    text = ("+" if plus else "") + digits
+    for cut in sorted(set(cuts), reverse=True):
+        if cut < len(text):
+            text = text[:cut] + separator + text[cut:]
+    text = " ".join(text.split())
+    phone = normalize_phone(text, default_region=region)
+    whole = _parse_text(text, region)
+    assert phone is not None
+    assert phone.e164 == (whole[0] if whole else None)
