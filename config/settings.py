@@ -171,6 +171,19 @@ EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.cons
 if env.str("EMAIL_URL", default=""):
     vars().update(env.email_url("EMAIL_URL"))
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="attribution@localhost")
+# --- Email in production (issue 17) ---
+# The console and file backends write each message, password-reset links included, where the
+# server's logs go: fine on a developer's machine, a credential leak in production.
+_LOGGING_EMAIL_BACKENDS = {
+    "django.core.mail.backends.console.EmailBackend",
+    "django.core.mail.backends.filebased.EmailBackend",
+}
+if not DEBUG and EMAIL_BACKEND in _LOGGING_EMAIL_BACKENDS:
+    raise ImproperlyConfigured(
+        "EMAIL_URL must be set when DEBUG=0 (SMTP, e.g. smtp+tls://user:pass@host:587): "
+        f"{EMAIL_BACKEND} would write password-reset links into the server log."
+    )
+# --- end email in production ---
 
 REDIS_URL = env.str("REDIS_URL", default="")
 if REDIS_URL:
