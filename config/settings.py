@@ -142,6 +142,12 @@ ACCOUNT_EMAIL_VERIFICATION = "none"
 ACCOUNT_ADAPTER = "apps.orgs.adapters.InvitationOnlyAdapter"
 ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = True
 ACCOUNT_RATE_LIMITS = {"login_failed": "10/m/ip,5/5m/key"}
+# --- Client address behind proxies (issue 17) ---
+# How many reverse proxies in front of the app append to X-Forwarded-For (a load balancer: 1).
+# Sign-in rate limits key on the client's address (apps.orgs.adapters.client_ip); 0 ignores the
+# header, which anyone can send.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+# --- end client address ---
 LOGIN_REDIRECT_URL = "/"
 LOGIN_URL = "account_login"
 

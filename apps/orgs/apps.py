@@ -8,3 +8,6 @@ class OrgsConfig(AppConfig):
 
     def ready(self):
         from apps.orgs import lookups  # noqa: F401  (registers field__any)
+        from apps.orgs.adapters import install_fail_open_rate_limits
+
+        install_fail_open_rate_limits()
