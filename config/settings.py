@@ -7,6 +7,7 @@ production behaviour, and then every mandatory production value must be given ex
 
 from pathlib import Path
 
+import csp.constants as csp
 import environ
 import plotly
 from django.core.exceptions import ImproperlyConfigured
@@ -248,6 +249,65 @@ SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+
+# --- Content-Security-Policy and Permissions-Policy (issue 17) ---
+# Every script and style is a static file or carries the request's nonce (templates use
+# `nonce="{{ request.csp_nonce }}"`); htmx's own indicator <style> is turned off in base.html's
+# htmx-config and its rules live in app.css. CSP_REPORT_ONLY=1 sends the same policy as
+# Content-Security-Policy-Report-Only instead, to try a change on live traffic first.
+INSTALLED_APPS += ["csp"]
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1,
+    "csp.middleware.CSPMiddleware",
+)
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("csp.middleware.CSPMiddleware") + 1,
+    "apps.orgs.middleware.PermissionsPolicyMiddleware",
+)
+_CSP_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [csp.SELF],
+        "script-src": [csp.SELF, csp.NONCE],
+        "style-src": [csp.SELF, csp.NONCE],
+        "img-src": [csp.SELF, "data:"],
+        "font-src": [csp.SELF],
+        "connect-src": [csp.SELF],
+        "object-src": [csp.NONE],
+        "base-uri": [csp.NONE],
+        "form-action": [csp.SELF],
+        "frame-ancestors": [csp.NONE],
+        "report-uri": env.list("CSP_REPORT_URI", default=[]) or None,
+    }
+}
+# Not CSP_REPORT_ONLY: that name is a django-csp 3 setting, which its checks refuse.
+_CSP_REPORT_ONLY = env.bool("CSP_REPORT_ONLY", default=False)
+CONTENT_SECURITY_POLICY = None if _CSP_REPORT_ONLY else _CSP_POLICY
+CONTENT_SECURITY_POLICY_REPORT_ONLY = _CSP_POLICY if _CSP_REPORT_ONLY else None
+# Powerful browser features the app never uses, refused for it and anything it could embed
+# (WebAuthn stays allowed: security keys for sign-in need it).
+PERMISSIONS_POLICY = {
+    feature: []
+    for feature in (
+        "accelerometer",
+        "autoplay",
+        "camera",
+        "display-capture",
+        "encrypted-media",
+        "fullscreen",
+        "geolocation",
+        "gyroscope",
+        "magnetometer",
+        "microphone",
+        "midi",
+        "payment",
+        "picture-in-picture",
+        "screen-wake-lock",
+        "serial",
+        "usb",
+        "xr-spatial-tracking",
+    )
+}
+# --- end Content-Security-Policy and Permissions-Policy ---
 
 LOGGING = {
     "version": 1,

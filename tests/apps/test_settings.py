@@ -91,6 +91,34 @@ def test_production_sends_email_over_smtp_from_email_url():
     ], result.stderr
 
 
+def _settings_print(expression: str, env: dict[str, str]) -> str:
+    script = (
+        f"import django; django.setup(); from django.conf import settings as s; print({expression})"
+    )
+    clean = {k: v for k, v in os.environ.items() if k not in PRODUCTION}
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=ROOT,
+        env={**clean, **env, "DJANGO_SETTINGS_MODULE": "config.settings"},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip()
+
+
+def test_production_enforces_the_content_security_policy():
+    expression = "bool(s.CONTENT_SECURITY_POLICY), bool(s.CONTENT_SECURITY_POLICY_REPORT_ONLY)"
+    assert _settings_print(expression, PRODUCTION) == "True False"
+
+
+def test_csp_report_only_sends_the_same_policy_as_a_report():
+    expression = "s.CONTENT_SECURITY_POLICY, s.CONTENT_SECURITY_POLICY_REPORT_ONLY['DIRECTIVES']['script-src']"
+    printed = _settings_print(expression, {**PRODUCTION, "CSP_REPORT_ONLY": "1"})
+    assert printed == "None [\"'self'\", csp.constants.NONCE]"
+
+
 def test_with_no_environment_the_app_runs_on_sqlite_with_eager_tasks():
     script = (
         "import django; django.setup(); from django.conf import settings as s; "
