@@ -17,7 +17,7 @@ RUN pip install --no-index --find-links=/wheels /wheels/* && rm -rf /wheels
 COPY --chown=app:app . .
 # collectstatic needs settings that import cleanly; these build-time values are never used at run time.
 RUN DEBUG=0 SECRET_KEY=build-only ALLOWED_HOSTS=build DATABASE_URL=sqlite:////tmp/build.db \
-    REDIS_URL=redis://build:6379/0 FIELD_ENCRYPTION_KEY=b0C7Lw3oQm3Xb8s7tQJm0m1wq3zq5a3vT0xk3m7Zr9U= \
+    REDIS_URL=redis://build:6379/0 EMAIL_URL=smtp://build:25 FIELD_ENCRYPTION_KEY=b0C7Lw3oQm3Xb8s7tQJm0m1wq3zq5a3vT0xk3m7Zr9U= \
     python manage.py collectstatic --noinput && rm -rf var
 USER app
 EXPOSE 8000

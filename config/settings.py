@@ -7,6 +7,7 @@ production behaviour, and then every mandatory production value must be given ex
 
 from pathlib import Path
 
+import csp.constants as csp
 import environ
 import plotly
 from django.core.exceptions import ImproperlyConfigured
@@ -169,6 +170,13 @@ MFA_REQUIRED_URLS = [
     "payments:payouts",
     "payments:payout_detail",
 ]
+
+# --- Client address behind proxies (issue 17) ---
+# How many reverse proxies in front of the app append to X-Forwarded-For (a load balancer: 1).
+# Sign-in rate limits key on the client's address (apps.orgs.adapters.client_ip); 0 ignores the
+# header, which anyone can send.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+# --- end client address ---
 LOGIN_REDIRECT_URL = "/"
 LOGIN_URL = "account_login"
 
@@ -198,6 +206,19 @@ EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.cons
 if env.str("EMAIL_URL", default=""):
     vars().update(env.email_url("EMAIL_URL"))
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="attribution@localhost")
+# --- Email in production (issue 17) ---
+# The console and file backends write each message, password-reset links included, where the
+# server's logs go: fine on a developer's machine, a credential leak in production.
+_LOGGING_EMAIL_BACKENDS = {
+    "django.core.mail.backends.console.EmailBackend",
+    "django.core.mail.backends.filebased.EmailBackend",
+}
+if not DEBUG and EMAIL_BACKEND in _LOGGING_EMAIL_BACKENDS:
+    raise ImproperlyConfigured(
+        "EMAIL_URL must be set when DEBUG=0 (SMTP, e.g. smtp+tls://user:pass@host:587): "
+        f"{EMAIL_BACKEND} would write password-reset links into the server log."
+    )
+# --- end email in production ---
 
 REDIS_URL = env.str("REDIS_URL", default="")
 if REDIS_URL:
@@ -259,13 +280,86 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 
+# --- Content-Security-Policy and Permissions-Policy (issue 17) ---
+# Every script and style is a static file or carries the request's nonce (templates use
+# `nonce="{{ request.csp_nonce }}"`); htmx's own indicator <style> is turned off in base.html's
+# htmx-config and its rules live in app.css. CSP_REPORT_ONLY=1 sends the same policy as
+# Content-Security-Policy-Report-Only instead, to try a change on live traffic first.
+INSTALLED_APPS += ["csp"]
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1,
+    "csp.middleware.CSPMiddleware",
+)
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("csp.middleware.CSPMiddleware") + 1,
+    "apps.orgs.middleware.PermissionsPolicyMiddleware",
+)
+_CSP_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [csp.SELF],
+        "script-src": [csp.SELF, csp.NONCE],
+        "style-src": [csp.SELF, csp.NONCE],
+        "img-src": [csp.SELF, "data:"],
+        "font-src": [csp.SELF],
+        "connect-src": [csp.SELF],
+        "object-src": [csp.NONE],
+        "base-uri": [csp.NONE],
+        "form-action": [csp.SELF],
+        "frame-ancestors": [csp.NONE],
+        "report-uri": env.list("CSP_REPORT_URI", default=[]) or None,
+    }
+}
+# Not CSP_REPORT_ONLY: that name is a django-csp 3 setting, which its checks refuse.
+_CSP_REPORT_ONLY = env.bool("CSP_REPORT_ONLY", default=False)
+CONTENT_SECURITY_POLICY = None if _CSP_REPORT_ONLY else _CSP_POLICY
+CONTENT_SECURITY_POLICY_REPORT_ONLY = _CSP_POLICY if _CSP_REPORT_ONLY else None
+# Powerful browser features the app never uses, refused for it and anything it could embed
+# (WebAuthn stays allowed: security keys for sign-in need it).
+PERMISSIONS_POLICY = {
+    feature: []
+    for feature in (
+        "accelerometer",
+        "autoplay",
+        "camera",
+        "display-capture",
+        "encrypted-media",
+        "fullscreen",
+        "geolocation",
+        "gyroscope",
+        "magnetometer",
+        "microphone",
+        "midi",
+        "payment",
+        "picture-in-picture",
+        "screen-wake-lock",
+        "serial",
+        "usb",
+        "xr-spatial-tracking",
+    )
+}
+# --- end Content-Security-Policy and Permissions-Policy ---
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    # A password-reset link's key is a credential: no log line may carry it (issue 17).
+    "filters": {"redact_reset_keys": {"()": "config.log_redaction.RedactResetKeys"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["redact_reset_keys"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        # Django's own handlers (console while DEBUG, runserver's request lines) would bypass
+        # the redaction above: their records go through the root's handler instead.
+        "django": {"handlers": [], "propagate": True},
+        "django.server": {"handlers": [], "propagate": True},
+    },
 }
 
 # The rollup key treats "no closer" as one value (NULLS NOT DISTINCT): PostgreSQL enforces it;

@@ -344,8 +344,8 @@ class MergeCandidateAdmin(OrgScopedAdmin):
                 '<button type="submit" name="_reject">Reject: keep apart</button></p>'
             )
         return format_html(
-            '<p>Score {} · {}</p><table><tr><td style="vertical-align:top">{}</td>'
-            '<td style="vertical-align:top">{}</td></tr></table>{}',
+            # No style attributes: the CSP refuses them, and admin's CSS already tops cells.
+            '<p>Score {} · {}</p><table><tr><td>{}</td><td>{}</td></tr></table>{}',
             obj.score, "; ".join(obj.reasons) or "—", _side(obj.contact_a),
             _side(obj.contact_b), buttons,
         )  # fmt: skip

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import random
+import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -98,36 +99,66 @@ class Answer:
 
 
 # The acknowledgement path is the hot one (hundreds of deliveries a second): each web process
-# keeps an org's row and decrypted webhook secrets for a few seconds instead of two queries and
-# a decryption per delivery. Saving an organisation or credential clears it in this process
-# (signals in apps.py); other processes follow within RECEIVER_TTL seconds, and a rotation's
-# previous secret keeps verifying meanwhile.
+# keeps an org's row and decrypted webhook secrets instead of two queries and a decryption per
+# delivery. Saving or deleting an organisation or credential, in any process, writes a new
+# version to the shared cache (Redis) once committed (signals in apps.py); every delivery reads
+# that version first, one GET, and a process whose copy was taken under another version reads
+# the database again, so a new secret verifies everywhere at once. RECEIVER_TTL only bounds a
+# copy whose change never reached the cache (Redis down when it was saved).
 RECEIVER_TTL = timedelta(seconds=30)
-_receivers: dict[tuple[str, str], tuple[datetime, Organization, list[str]]] = {}
+RECEIVERS_VERSION_KEY = "integrations:webhook-receivers:version"
+_UNKNOWN_VERSION = object()
+_receivers: dict[tuple[str, str], tuple[datetime, object, Organization, list[str]]] = {}
+
+
+def _receivers_version() -> object:
+    try:
+        return cache.get(RECEIVERS_VERSION_KEY)
+    except Exception:  # a cache outage must not turn an acknowledgement into a 500
+        logger.warning("webhook receivers: cache unreachable, reading secrets from the database")
+        return _UNKNOWN_VERSION
 
 
 def webhook_receiver(*, org_slug: str, provider: str) -> tuple[Organization | None, list[str]]:
     """The org a webhook URL names and the secrets its deliveries are signed with."""
     key = (org_slug, provider)
     now = timezone.now()
+    # Read before the database: a change committed after this read bumps the version again,
+    # so a copy taken from the older rows is never kept under the newer version.
+    version = _receivers_version()
     hit = _receivers.get(key)
-    if hit is not None and now < hit[0]:
-        return hit[1], hit[2]
+    if hit is not None and now < hit[0] and hit[1] == version:
+        return hit[2], hit[3]
     org = Organization.objects.filter(slug=org_slug).first()
     if org is None:
         return None, []  # not cached: unknown slugs must not grow the table
     name = SECRET_NAMES[provider]
     secrets = credential_values(org=org, provider=provider, name=name)
+    if version is _UNKNOWN_VERSION:
+        return org, secrets  # no copy: other processes' changes could not be seen
     expires = now + RECEIVER_TTL
     if len(secrets) > 1:  # never accept a rotated-out secret past its grace
         grace = Credential.objects.filter(org=org, provider=provider, name=name)
         expires = min(expires, grace.values_list("previous_until", flat=True).get())
-    _receivers[key] = (expires, org, secrets)
+    _receivers[key] = (expires, version, org, secrets)
     return org, secrets
+
+
+def _receivers_version_bump() -> None:
+    try:
+        cache.set(RECEIVERS_VERSION_KEY, uuid.uuid4().hex, timeout=None)
+    except Exception:
+        logger.warning(
+            "webhook receivers: cache unreachable, other processes see the change within %ss",
+            int(RECEIVER_TTL.total_seconds()),
+        )
 
 
 def webhook_receivers_forget(**kwargs) -> None:
     _receivers.clear()
+    # After the commit: bumped earlier, another process could read the old rows under the new
+    # version and keep them.
+    transaction.on_commit(_receivers_version_bump, using=kwargs.get("using"))
 
 
 def _verify(provider: str, *, secrets: list[str], headers: Mapping[str, str], body: bytes, now):

@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.http import HttpResponseBadRequest
 from django.utils.functional import SimpleLazyObject
 
@@ -104,3 +105,24 @@ class RejectNulMiddleware:
         if _has_nul(request.POST):
             return HttpResponseBadRequest(self.MESSAGE, content_type="text/plain; charset=utf-8")
         return None
+
+
+class PermissionsPolicyMiddleware:
+    """Sends ``Permissions-Policy`` from ``settings.PERMISSIONS_POLICY`` on every response.
+
+    A feature mapped to an empty list is refused to the page and to every frame in it, so a
+    script that slipped in still cannot open the camera or read the location.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+        self.header = ", ".join(
+            f"{feature}=({' '.join(allowed)})"
+            for feature, allowed in settings.PERMISSIONS_POLICY.items()
+        )
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if self.header:
+            response.headers.setdefault("Permissions-Policy", self.header)
+        return response

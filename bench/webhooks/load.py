@@ -7,7 +7,7 @@ terminals (all with the same environment):
     export REDIS_URL=redis://127.0.0.1:6379/12
     export DEBUG=0 ALLOWED_HOSTS=127.0.0.1 SECRET_KEY=bench-only-secret-key-0123456789abcdef \
            FIELD_ENCRYPTION_KEY=$(.venv/bin/python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())') \
-           SECURE_SSL_REDIRECT=0 LOG_LEVEL=WARNING
+           EMAIL_URL=smtp://127.0.0.1:25 SECURE_SSL_REDIRECT=0 LOG_LEVEL=WARNING
     createdb -h 127.0.0.1 -U postgres attr_bench; .venv/bin/python manage.py migrate
     # web: gunicorn's sync workers; an acknowledgement mostly waits on PostgreSQL and Redis,
     # so four per core beat two per core on this 2-core machine (measured)
