@@ -10,6 +10,7 @@ from django_celery_beat.models import CrontabSchedule
 
 from apps.orgs.models import Role
 from apps.orgs.services import membership_set_role
+from tests.conftest import give_totp
 from tests.factories import (
     ContactFactory,
     MeetingFactory,
@@ -61,8 +62,8 @@ def test_every_page_of_the_app_runs_under_the_policy(live_server, team_a, team_b
         _open(page, live_server.url + reverse(name))
     _open(page, live_server.url + reverse("kpis:dashboard"))
     page.wait_for_function("() => document.getElementById('chart-funnel').data !== undefined")
-    page.hover("#chart-funnel")  # plotly's mode bar and hover layer
-    page.wait_for_selector("#chart-funnel .modebar")
+    page.hover("#chart-funnel")  # plotly's hover layer (its mode bar is off)
+    page.wait_for_selector("#chart-funnel .hoverlayer")
     _open(page, live_server.url + reverse("contacts:detail", args=[contact.pk]))
     _open(page, live_server.url + reverse("meetings:detail", args=[meeting.pk]))
 
@@ -77,6 +78,7 @@ def test_every_page_of_the_app_runs_under_the_policy(live_server, team_a, team_b
 @pytest.mark.django_db(transaction=True)
 def test_django_admin_runs_under_the_policy(live_server, team_a, signed_in):
     superuser = UserFactory(email="root@platform.example", is_staff=True, is_superuser=True)
+    give_totp(superuser)  # two-factor is required of superusers before the admin
     contact = ContactFactory(org=team_a.org)
     meeting = MeetingFactory(org=team_a.org, contact=contact)
     candidate = MergeCandidateFactory(org=team_a.org)

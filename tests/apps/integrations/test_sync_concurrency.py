@@ -34,9 +34,10 @@ CLOSE = "https://api.close.com/api/v1"
 PEOPLE = {
     "a": ("Ada", "Lovelace", "ada.lovelace@fastmail.com", "+14155550101"),
     "b": ("Ben", "Okafor", "ben.okafor@proton.me", "+14155550202"),
-    # Two people of one name.
-    "c": ("Cara", "Diaz", "cara@fastmail.com", "+14155550303"),
-    "c2": ("Cara", "Diaz", "cara.diaz@proton.me", "+14155550404"),
+    # Two people of one name at one firm: their phones differ, so never one contact, but the
+    # shared work domain makes them a pair to review.
+    "c": ("Cara", "Diaz", "cara@diaz-studio.com", "+14155550303"),
+    "c2": ("Cara", "Diaz", "cara.diaz@diaz-studio.com", "+14155550404"),
 }
 
 
