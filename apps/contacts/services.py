@@ -794,11 +794,15 @@ def contacts_created_collect() -> Iterator[list[int]]:
     """The ids of the contacts the resolver creates inside the block (some may be rolled back
     with a savepoint later: readers look them up and skip the missing)."""
     created: list[int] = []
+    outer = _CREATED.get()
     token = _CREATED.set(created)
     try:
         yield created
     finally:
         _CREATED.reset(token)
+        # A block inside another one (an ingestion inside a sync's page) reports to both.
+        if outer is not None:
+            outer.extend(created)
 
 
 def namesakes_review(*, org: Organization, contact_ids: Iterable[int], among: Iterable[int]) -> int:
@@ -899,6 +903,95 @@ def namesakes_review(*, org: Organization, contact_ids: Iterable[int], among: It
                         _Slot(pk=y, contact=None, profile=Profile()), decision))  # fmt: skip
     _write_reviews(org, reviews)
     return len(reviews)
+
+
+# --- namesakes created by transactions side by side, whichever wrote them ------------------------
+
+
+@dataclass(frozen=True)
+class NamesakeWindow:
+    """What a transaction could not see when it resolved: contacts whose id the sequence gave
+    after ``last_id``, and those that transactions already open then (the earliest began at
+    ``open_since``) had written or were still writing. Taken before the transaction resolves."""
+
+    last_id: int
+    open_since: datetime | None
+
+
+# created_at is the application's clock, transaction starts are the database's.
+CLOCK_SKEW = timedelta(seconds=5)
+
+
+def namesakes_window(*, org: Organization) -> NamesakeWindow | None:
+    """One query, before a transaction resolves anyone; None where no two writers can run side
+    by side (SQLite serialises them)."""
+    del org  # the window is the database's; the review is per org
+    if connection.vendor != "postgresql":
+        return None
+    sql = (
+        "SELECT coalesce(pg_sequence_last_value(pg_get_serial_sequence(%s, 'id')), 0), "
+        # Other sessions of this database inside a transaction: what they write is not
+        # committed yet, whenever it was written.
+        "(SELECT min(xact_start) FROM pg_stat_activity WHERE datname = current_database() "
+        "AND pid <> pg_backend_pid() AND backend_type = 'client backend' "
+        "AND xact_start IS NOT NULL)"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [Contact._meta.db_table])
+        last_id, open_since = cursor.fetchone()
+    return NamesakeWindow(last_id=last_id, open_since=open_since)
+
+
+def namesakes_beside(*, org: Organization, contact_ids: Sequence[int], window: NamesakeWindow):
+    """Contacts that namesake ``contact_ids`` (created by one transaction, now committed) and
+    were created by other transactions its resolve could not see (``window``): at most
+    NAME_CANDIDATE_CAP per name key and side of the window, in one query."""
+    if not contact_ids:
+        return []
+    nk, c = ContactNameKey._meta.db_table, Contact._meta.db_table
+    # Only table names from the models are interpolated; every value is a parameter. Both
+    # sides walk the (org, key, contact) index from the window's edge, so neither reads an old
+    # namesake: ids after last_id, and the newest before it, kept if written since open_since.
+    sql = (
+        f"WITH mine AS (SELECT DISTINCT key FROM {nk} "  # noqa: S608
+        "WHERE org_id = %(org)s AND contact_id = ANY(%(ids)s)) "
+        "SELECT DISTINCT n.contact_id FROM mine CROSS JOIN LATERAL ("
+        f"SELECT nk.contact_id FROM {nk} nk JOIN {c} c ON c.id = nk.contact_id "
+        "WHERE nk.org_id = %(org)s AND nk.key = mine.key AND nk.contact_id > %(last)s "
+        "AND nk.contact_id <> ALL(%(ids)s) AND c.merged_into_id IS NULL "
+        "ORDER BY nk.contact_id LIMIT %(cap)s) AS n "
+        "UNION "
+        "SELECT o.contact_id FROM mine CROSS JOIN LATERAL ("
+        f"SELECT nk.contact_id, c.created_at FROM {nk} nk JOIN {c} c ON c.id = nk.contact_id "
+        "WHERE %(open)s AND nk.org_id = %(org)s AND nk.key = mine.key "
+        "AND nk.contact_id <= %(last)s AND c.merged_into_id IS NULL "
+        "ORDER BY nk.contact_id DESC LIMIT %(cap)s) AS o WHERE o.created_at >= %(since)s"
+    )
+    since = window.open_since - CLOCK_SKEW if window.open_since is not None else None
+    params = {
+        "org": org.pk,
+        "ids": sorted(set(contact_ids)),
+        "last": window.last_id,
+        "cap": NAME_CANDIDATE_CAP,
+        "open": since is not None,
+        "since": since or _EPOCH,
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return [row[0] for row in cursor.fetchall()]
+
+
+def namesakes_review_beside(
+    *, org: Organization, contact_ids: Sequence[int], window: NamesakeWindow
+) -> int:
+    """After a transaction that created ``contact_ids`` committed (a webhook's, a sync page's):
+    its namesakes created by transactions that ran beside it, which neither resolve saw, are
+    weighed as ``namesakes_review`` weighs them (a MergeCandidate, never a merge). The pairs
+    are caught by whichever of the two commits second. Returns the pairs queued."""
+    among = namesakes_beside(org=org, contact_ids=contact_ids, window=window)
+    if not among:
+        return 0
+    return namesakes_review(org=org, contact_ids=contact_ids, among=among)
 
 
 # --- provenance ---------------------------------------------------------------------------
@@ -1343,6 +1436,7 @@ def identifier_counts(*, org: Organization, kind: str, value: str) -> int:
 
 __all__ = [
     "IdentityError",
+    "NamesakeWindow",
     "ObjectHeld",
     "ResolveResult",
     "SourceRecordRow",
@@ -1353,6 +1447,10 @@ __all__ = [
     "contact_unmerge",
     "merge_candidate_accept",
     "merge_candidate_reject",
+    "namesakes_beside",
+    "namesakes_review",
+    "namesakes_review_beside",
+    "namesakes_window",
     "source_record_upsert",
     "source_records_upsert_many",
 ]

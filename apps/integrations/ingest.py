@@ -42,6 +42,9 @@ from apps.contacts.services import (
     contact_merge,
     contact_resolve,
     contact_resolve_many,
+    contacts_created_collect,
+    namesakes_review_beside,
+    namesakes_window,
     source_records_upsert_many,
 )
 from apps.deals.models import CallActivity, Deal
@@ -350,6 +353,7 @@ def ingest_record(
         _lock_objects(org, [record])
         # The webhook inbox holds the delivery being applied: it is erased too.
         with (
+            _namesakes_side_by_side(org),
             _erased_people(org, [record], deliveries=True),
             _objects_held(org, [record]),
         ):
@@ -375,6 +379,7 @@ def ingest_records(
     with transaction.atomic():
         _lock_objects(org, records)
         with (
+            _namesakes_side_by_side(org),
             _erased_people(org, records, deliveries=via == "webhook"),
             _objects_held(org, records),
         ):
@@ -651,6 +656,35 @@ def _lock_objects(org: Organization, records: Sequence[object]) -> None:
             cursor.execute(
                 "SELECT pg_advisory_xact_lock(k) FROM unnest(%s::bigint[]) AS k", [sorted(keys)]
             )
+
+
+# --- namesakes created side by side ---------------------------------------------------------------
+
+
+@contextmanager
+def _namesakes_side_by_side(org: Organization):
+    """Two namesakes created at the same moment by two transactions (two webhooks, two
+    providers' syncs, a webhook and a sync page) were weighed by neither resolve: each ran
+    before the other committed. Once this transaction commits, the contacts it created are
+    weighed against those of the transactions that ran beside it (``namesakes_review_beside``:
+    a bounded query per commit, a MergeCandidate for an admin, never a merge)."""
+    window = namesakes_window(org=org)
+    with contacts_created_collect() as created:
+        yield
+    if window is not None and created:
+        ids = list(created)
+        # robust: the ingestion is committed by then, and a review that fails must not undo
+        # its acknowledgement; what it missed an admin can still merge by hand.
+        transaction.on_commit(lambda: _review_beside(org, ids, window), robust=True)
+
+
+def _review_beside(org: Organization, contact_ids: list[int], window) -> None:
+    from apps.integrations.sync import _retrying_lock_races
+
+    # Its review rows lock the contacts they point to, which a running ingestion may hold.
+    _retrying_lock_races(
+        lambda: namesakes_review_beside(org=org, contact_ids=contact_ids, window=window)
+    )
 
 
 # --- objects already held -----------------------------------------------------------------------
