@@ -10,17 +10,20 @@ against Typeform faked at the HTTP layer.
 from __future__ import annotations
 
 import threading
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import responses
 from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 
 from apps.contacts import services as contact_services
 from apps.contacts.models import Contact, MergeCandidate
 from apps.integrations.models import SyncRun, WebhookEvent
 from apps.integrations.services import credential_set
 from apps.integrations.sync import sync_run
+from attribution.sources.records import PersonObservation
 from tests.apps.integrations.test_sync_concurrency import PEOPLE, form_response
 from tests.apps.integrations.test_sync_providers import unpaced
 from tests.apps.integrations.webhook_support import deliver, set_secrets
@@ -137,3 +140,37 @@ def test_people_of_different_names_side_by_side_are_not_queued(org, monkeypatch)
 
     assert Contact.objects.for_org(org).count() == 2
     assert not MergeCandidate.objects.for_org(org).exists()
+
+
+def _cara_diazes(n: int, tag: str) -> list[PersonObservation]:
+    at = datetime(2026, 3, 1, 10, tzinfo=UTC)
+    return [
+        PersonObservation(
+            source="typeform",
+            observed_at=at + timedelta(minutes=i),
+            emails=(f"cara.{tag}{i}@fastmail.com",),
+            first_name="Cara",
+            last_name="Diaz",
+        )
+        for i in range(n)
+    ]
+
+
+def _review_queries(org, n: int) -> tuple[int, int]:
+    window = contact_services.namesakes_window(org=org)
+    mine = contact_services.contact_resolve_many(org=org, observations=_cara_diazes(n, "a"))
+    # Another transaction's namesakes, created after the window was taken.
+    contact_services.contact_resolve_many(org=org, observations=_cara_diazes(n, "b"))
+    with CaptureQueriesContext(connection) as queries:
+        queued = contact_services.namesakes_review_beside(
+            org=org, contact_ids=[r.contact.pk for r in mine], window=window
+        )
+    return len(queries), queued
+
+
+def test_the_review_after_a_commit_costs_the_same_queries_however_many_it_created(team_a, team_b):
+    small, small_queued = _review_queries(team_a.org, 3)
+    large, large_queued = _review_queries(team_b.org, 30)
+
+    assert small_queued > 0 and large_queued > small_queued
+    assert small == large
