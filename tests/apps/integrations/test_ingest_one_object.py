@@ -14,7 +14,7 @@ from decimal import Decimal
 import pytest
 import responses
 
-from apps.contacts.models import Contact
+from apps.contacts.models import Contact, MergeCandidate
 from apps.integrations import ingest
 from apps.integrations.models import SyncRun
 from apps.integrations.services import credential_set
@@ -217,3 +217,20 @@ def test_a_booking_and_its_cancellation_on_one_page_make_one_contact(org):
 
     contact = Contact.objects.for_org(org).get()
     assert Meeting.objects.for_org(org).get().contact == contact
+
+
+def test_a_held_payment_whose_later_event_names_someone_known_queues_them_for_review(send, org):
+    """The object keeps its contact; that the charge's email is another contact's is an
+    admin's call (two existing contacts are never merged automatically)."""
+    send("calendly", load_fixture("calendly/invitee.created"))  # Gus, by his own email
+    gus = Contact.objects.for_org(org).get()
+    send("stripe", anonymous_stripe("payment_intent.succeeded"))
+    buyer = Contact.objects.for_org(org).exclude(pk=gus.pk).get()
+    send("stripe", load_fixture("stripe/charge.succeeded"))  # billed to Gus's email
+
+    assert Contact.objects.for_org(org).count() == 2
+    assert Payment.objects.for_org(org).get().contact == buyer
+    a, b = sorted((gus.pk, buyer.pk))
+    candidate = MergeCandidate.objects.for_org(org).get(contact_a_id=a, contact_b_id=b)
+    assert candidate.status == MergeCandidate.Status.PENDING
+    assert "same email" in candidate.reasons
