@@ -790,10 +790,11 @@ def _held_owners(
         "contact__merged_into__isnull": True,
         "contact__erased_at__isnull": True,
     }
+    ids = sorted(ids)  # one array parameter (field__any): a page's ids are a long IN list
     if model == "payment":
         rows = (
             Payment.objects.for_org(org)
-            .filter(Q(external_id__in=ids) | Q(charge_id__in=ids), provider=provider, **live)
+            .filter(Q(external_id__any=ids) | Q(charge_id__any=ids), provider=provider, **live)
             .values_list("external_id", "charge_id", "contact_id")
         )
         return [(key, contact) for ext, charge, contact in rows for key in (ext, charge) if key]
@@ -804,7 +805,7 @@ def _held_owners(
             org
         )
     return list(
-        queryset.filter(provider=provider, external_id__in=ids, **live).values_list(
+        queryset.filter(provider=provider, external_id__any=ids, **live).values_list(
             "external_id", "contact_id"
         )
     )
