@@ -234,3 +234,13 @@ def test_a_held_payment_whose_later_event_names_someone_known_queues_them_for_re
     candidate = MergeCandidate.objects.for_org(org).get(contact_a_id=a, contact_b_id=b)
     assert candidate.status == MergeCandidate.Status.PENDING
     assert "same email" in candidate.reasons
+
+
+def test_both_halves_of_a_reschedule_by_an_anonymous_invitee_are_one_contact(send, org):
+    """Calendly sends the new booking and the old one's cancellation, in either order: the
+    same person rebooking."""
+    send("calendly", junk_invitee(load_fixture("calendly/invitee.created-rescheduled")))
+    send("calendly", junk_invitee(load_fixture("calendly/invitee.canceled-rescheduled")))
+
+    contact = Contact.objects.for_org(org).get()
+    assert set(Meeting.objects.for_org(org).values_list("contact", flat=True)) == {contact.pk}
