@@ -78,9 +78,24 @@ class IdentityError(ValueError):
 class ResolveResult:
     contact: Contact
     created: bool
-    decision: str  # "matched", "new"
+    decision: str  # "matched", "new", "object" (the contact its provider object already has)
     reasons: tuple[str, ...] = ()
     review_with: tuple[int, ...] = ()  # contact ids put in the review queue with this one
+
+
+@dataclass(frozen=True)
+class ObjectHeld:
+    """The provider objects a record is about (a payment, a booking, a form response), as keys
+    the caller chose, and the live contact one of them already belongs to, if any.
+
+    A record about an object the org holds is that object's person, whatever identifiers it
+    carries: it goes to ``contact_id`` before any identifier is matched. Records of one batch
+    that share a key are one person too, so an object first seen twice in one page (a payment's
+    intent and charge) makes one contact, also when nothing in them is matchable.
+    """
+
+    keys: frozenset[str] = frozenset()
+    contact_id: int | None = None
 
 
 # --- locking --------------------------------------------------------------------------------
@@ -308,10 +323,16 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def contact_resolve(
-    *, org: Organization, observation: PersonObservation, lead_status: str | None = None
+    *,
+    org: Organization,
+    observation: PersonObservation,
+    lead_status: str | None = None,
+    held: ObjectHeld | None = None,
 ) -> ResolveResult:
     """The contact this observation belongs to, created when nobody matches."""
-    return contact_resolve_many(org=org, observations=[observation], lead_status=lead_status)[0]
+    return contact_resolve_many(
+        org=org, observations=[observation], lead_status=lead_status, held=[held]
+    )[0]
 
 
 def contact_resolve_many(
@@ -319,27 +340,51 @@ def contact_resolve_many(
     org: Organization,
     observations: Sequence[PersonObservation],
     lead_status: str | None = None,
+    held: Sequence[ObjectHeld | None] | None = None,
 ) -> list[ResolveResult]:
     """Resolves a batch in one transaction with a fixed number of queries per batch.
 
     Same decisions as one at a time (records are taken oldest first, and each sees the ones
     before it), so the nightly sync and a backfill can feed thousands of records per call.
+    ``held``, one per observation: the provider objects it is about (ObjectHeld).
     """
     if not observations:
         return []
+    held = list(held) if held is not None else [None] * len(observations)
+    if len(held) != len(observations):
+        raise ValueError("held must give one entry per observation")
     results: list[ResolveResult] = []
+    # Object key -> the contact an earlier chunk put it on.
+    placed: dict[str, int] = {}
     with transaction.atomic():
         # Chunks in order, each seeing what the ones before it wrote: the decisions are still
         # those of one record at a time.
         for start in range(0, len(observations), RESOLVE_CHUNK):
             chunk = observations[start : start + RESOLVE_CHUNK]
-            results += _resolve_chunk(org, chunk, lead_status)
+            objects = [_placed(h, placed) for h in held[start : start + RESOLVE_CHUNK]]
+            chunk_results = _resolve_chunk(org, chunk, lead_status, objects)
+            for h, result in zip(objects, chunk_results, strict=True):
+                for key in h.keys if h is not None else ():
+                    placed.setdefault(key, result.contact.pk)
+            results += chunk_results
     return results
 
 
+def _placed(held: ObjectHeld | None, placed: dict[str, int]) -> ObjectHeld | None:
+    if held is None or held.contact_id is not None:
+        return held
+    contact_id = next((placed[key] for key in sorted(held.keys) if key in placed), None)
+    return replace(held, contact_id=contact_id) if contact_id is not None else held
+
+
 def _resolve_chunk(
-    org: Organization, observations: Sequence[PersonObservation], lead_status: str | None
+    org: Organization,
+    observations: Sequence[PersonObservation],
+    lead_status: str | None,
+    held: Sequence[ObjectHeld | None] | None = None,
 ) -> list[ResolveResult]:
+    held = held if held is not None else [None] * len(observations)
+    held_ids = {h.contact_id for h in held if h is not None and h.contact_id is not None}
     region = org.default_region or "US"
     records = [_person_record(str(i), o, region) for i, o in enumerate(observations)]
     keys = [record_keys(r) for r in records]
@@ -361,9 +406,16 @@ def _resolve_chunk(
         # Namesakes are only worth loading for records no identifier already places: a known
         # email or phone decides by itself, and loading every "John Smith" for it is the
         # single largest cost of a backfill.
-        unplaced = [k for k in keys if not any(owners.get(p) for p in _lookup_pairs(k))]
+        # A record whose object is held is placed by it: its namesakes are not needed either.
+        unplaced = [
+            k
+            for k, h in zip(keys, held, strict=True)
+            if not any(owners.get(p) for p in _lookup_pairs(k))
+            and (h is None or h.contact_id is None)
+        ]
         name_index, faces = _name_candidates(org, unplaced, shared)
-        owner_ids = {cid for ids in owners.values() for cid in ids}
+        # Held objects' contacts are loaded (and locked) like identifier owners.
+        owner_ids = {cid for ids in owners.values() for cid in ids} | held_ids
         blocks = [blocking_keys(k, shared=shared) for k in keys]
         # A namesake is weighed (read with its emails and phones, given a slot) only when some
         # record's corroborated name could match it; for the rest decide() is NO_MATCH whatever
@@ -391,6 +443,8 @@ def _resolve_chunk(
         results: dict[int, ResolveResult] = {}
         used: dict[int, _Slot] = {}
         reviews: list[tuple[_Slot, _Slot, Decision]] = []
+        # Object key -> the slot a record of this chunk about that object went to.
+        object_slots: dict[str, _Slot] = {}
         for i in order:
             block = blocks[i]
             candidates: dict[int, _Slot] = {}
@@ -414,16 +468,23 @@ def _resolve_chunk(
                 elif decision.outcome is Outcome.REVIEW:
                     review.append((decision, slot))
             matches.sort(key=lambda m: (-m[0].score, m[1].pk or 0))
-            # A namesake read without a lock is locked now; one merged away meanwhile is gone.
-            matches = [m for m in matches if _materialize(org, m[1], slots)]
-            if matches:
-                decision, slot = matches[0]
-                # A second person who matches as well is an admin's call, never an automatic
-                # merge of two existing contacts.
-                review += matches[1:]
+            object_slot = _object_slot(held[i], slots, object_slots)
+            if object_slot is not None:
+                # The object's person, before any identifier: anyone else those identifiers
+                # point to is an admin's call, never an automatic merge.
+                decision, slot = None, object_slot
+                review += [m for m in matches if m[1] is not slot]
             else:
-                decision = None
-                slot = _Slot(pk=None, contact=Contact(org=org), profile=Profile(), created=True)
+                # A namesake read without a lock is locked now; one merged away meanwhile is gone.
+                matches = [m for m in matches if _materialize(org, m[1], slots)]
+                if matches:
+                    decision, slot = matches[0]
+                    # A second person who matches as well is an admin's call, never an
+                    # automatic merge of two existing contacts.
+                    review += matches[1:]
+                else:
+                    decision = None
+                    slot = _Slot(pk=None, contact=Contact(org=org), profile=Profile(), created=True)
             slot.profile = profile_extend(slot.profile, keys[i])
             slot.fields = survive(
                 slot.fields if slot.fields is not None else _fields_of(slot.contact),
@@ -437,10 +498,14 @@ def _resolve_chunk(
                 if slot not in batch_index[key]:
                     batch_index[key].append(slot)
             reviews += [(slot, other, d) for d, other in review if other is not slot]
+            for key in held[i].keys if held[i] is not None else ():
+                object_slots.setdefault(key, slot)
             results[i] = ResolveResult(
                 contact=slot.contact,
                 created=slot.created,
-                decision="matched" if decision else "new",
+                decision=(
+                    "object" if object_slot is not None else "matched" if decision else "new"
+                ),
                 reasons=decision.reasons if decision else (),
             )
         _write_slots(org, list(used.values()))
@@ -454,6 +519,19 @@ def _resolve_chunk(
         replace(results[i], review_with=tuple(sorted(review_ids.get(results[i].contact.pk, ()))))
         for i in range(len(records))
     ]
+
+
+def _object_slot(
+    held: ObjectHeld | None, slots: dict[int, _Slot], object_slots: dict[str, _Slot]
+) -> _Slot | None:
+    """The slot of the contact a record's object already has: held in the database (a contact
+    merged away or erased meanwhile has no slot, and the record is resolved as any other), or
+    given to a record of this chunk about the same object."""
+    if held is None:
+        return None
+    if held.contact_id is not None and held.contact_id in slots:
+        return slots[held.contact_id]
+    return next((object_slots[key] for key in sorted(held.keys) if key in object_slots), None)
 
 
 def _owners(org: Organization, pairs: set[tuple[str, str]]) -> dict[tuple[str, str], set[int]]:
@@ -716,11 +794,15 @@ def contacts_created_collect() -> Iterator[list[int]]:
     """The ids of the contacts the resolver creates inside the block (some may be rolled back
     with a savepoint later: readers look them up and skip the missing)."""
     created: list[int] = []
+    outer = _CREATED.get()
     token = _CREATED.set(created)
     try:
         yield created
     finally:
         _CREATED.reset(token)
+        # A block inside another one (an ingestion inside a sync's page) reports to both.
+        if outer is not None:
+            outer.extend(created)
 
 
 def namesakes_review(*, org: Organization, contact_ids: Iterable[int], among: Iterable[int]) -> int:
@@ -821,6 +903,99 @@ def namesakes_review(*, org: Organization, contact_ids: Iterable[int], among: It
                         _Slot(pk=y, contact=None, profile=Profile()), decision))  # fmt: skip
     _write_reviews(org, reviews)
     return len(reviews)
+
+
+# --- namesakes created by transactions side by side, whichever wrote them ------------------------
+
+
+@dataclass(frozen=True)
+class NamesakeWindow:
+    """What a transaction could not see when it resolved: contacts whose id the sequence gave
+    after ``last_id``, and those that transactions already open then (the earliest began at
+    ``open_since``) had written or were still writing. Taken before the transaction resolves."""
+
+    last_id: int
+    open_since: datetime | None
+
+
+# created_at is the application's clock, transaction starts are the database's.
+CLOCK_SKEW = timedelta(seconds=5)
+
+
+def namesakes_window(*, org: Organization) -> NamesakeWindow | None:
+    """One query, before a transaction resolves anyone; None where no two writers can run side
+    by side (SQLite serialises them)."""
+    del org  # the window is the database's; the review is per org
+    if connection.vendor != "postgresql":
+        return None
+    sql = (
+        "SELECT coalesce(pg_sequence_last_value(pg_get_serial_sequence(%s, 'id')), 0), "
+        # Other sessions of this database inside a transaction: what they write is not
+        # committed yet, whenever it was written.
+        "(SELECT min(xact_start) FROM pg_stat_activity WHERE datname = current_database() "
+        "AND pid <> pg_backend_pid() AND backend_type = 'client backend' "
+        "AND xact_start IS NOT NULL)"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [Contact._meta.db_table])
+        last_id, open_since = cursor.fetchone()
+    return NamesakeWindow(last_id=last_id, open_since=open_since)
+
+
+def namesakes_beside(*, org: Organization, contact_ids: Sequence[int], window: NamesakeWindow):
+    """Contacts that namesake ``contact_ids`` (created by one transaction, now committed) and
+    were created by other transactions its resolve could not see (``window``): at most
+    NAME_CANDIDATE_CAP per name key and side of the window, in one query."""
+    if not contact_ids:
+        return []
+    nk, c = ContactNameKey._meta.db_table, Contact._meta.db_table
+    # Only table names from the models are interpolated; every value is a parameter. Both
+    # sides walk the (org, key, contact) index from the window's edge, so neither reads an old
+    # namesake: ids after last_id, and the newest before it, kept if written since open_since.
+    sql = (
+        # The keys by contact, off the (contact, key) index: with org_id in this filter the
+        # planner walked the org's (org, key, contact) index instead, every key of the org. The
+        # ids are this org's contacts, and each side below keeps to the org.
+        f"WITH mine AS (SELECT DISTINCT key FROM {nk} "  # noqa: S608
+        "WHERE contact_id = ANY(%(ids)s)) "
+        "SELECT DISTINCT n.contact_id FROM mine CROSS JOIN LATERAL ("
+        f"SELECT nk.contact_id FROM {nk} nk JOIN {c} c ON c.id = nk.contact_id "
+        "WHERE nk.org_id = %(org)s AND nk.key = mine.key AND nk.contact_id > %(last)s "
+        "AND nk.contact_id <> ALL(%(ids)s) AND c.merged_into_id IS NULL "
+        "ORDER BY nk.contact_id LIMIT %(cap)s) AS n "
+        "UNION "
+        "SELECT o.contact_id FROM mine CROSS JOIN LATERAL ("
+        f"SELECT nk.contact_id, c.created_at FROM {nk} nk JOIN {c} c ON c.id = nk.contact_id "
+        "WHERE %(open)s AND nk.org_id = %(org)s AND nk.key = mine.key "
+        "AND nk.contact_id <= %(last)s AND c.merged_into_id IS NULL "
+        "ORDER BY nk.contact_id DESC LIMIT %(cap)s) AS o WHERE o.created_at >= %(since)s"
+    )
+    since = window.open_since - CLOCK_SKEW if window.open_since is not None else None
+    params = {
+        "org": org.pk,
+        "ids": sorted(set(contact_ids)),
+        "last": window.last_id,
+        "cap": NAME_CANDIDATE_CAP,
+        "open": since is not None,
+        "since": since or _EPOCH,
+    }
+    # Bound on the server: the id array, inlined twice, cost more to plan than to run.
+    with bound_cursor(connection) as cursor:
+        cursor.execute(sql, params)
+        return [row[0] for row in cursor.fetchall()]
+
+
+def namesakes_review_beside(
+    *, org: Organization, contact_ids: Sequence[int], window: NamesakeWindow
+) -> int:
+    """After a transaction that created ``contact_ids`` committed (a webhook's, a sync page's):
+    its namesakes created by transactions that ran beside it, which neither resolve saw, are
+    weighed as ``namesakes_review`` weighs them (a MergeCandidate, never a merge). The pairs
+    are caught by whichever of the two commits second. Returns the pairs queued."""
+    among = namesakes_beside(org=org, contact_ids=contact_ids, window=window)
+    if not among:
+        return 0
+    return namesakes_review(org=org, contact_ids=contact_ids, among=among)
 
 
 # --- provenance ---------------------------------------------------------------------------
@@ -1265,6 +1440,8 @@ def identifier_counts(*, org: Organization, kind: str, value: str) -> int:
 
 __all__ = [
     "IdentityError",
+    "NamesakeWindow",
+    "ObjectHeld",
     "ResolveResult",
     "SourceRecordRow",
     "contact_merge",
@@ -1274,6 +1451,10 @@ __all__ = [
     "contact_unmerge",
     "merge_candidate_accept",
     "merge_candidate_reject",
+    "namesakes_beside",
+    "namesakes_review",
+    "namesakes_review_beside",
+    "namesakes_window",
     "source_record_upsert",
     "source_records_upsert_many",
 ]

@@ -37,11 +37,15 @@ from apps.contacts.models import (
 )
 from apps.contacts.privacy import erased_contacts_scrub
 from apps.contacts.services import (
+    ObjectHeld,
     ResolveResult,
     SourceRecordRow,
     contact_merge,
     contact_resolve,
     contact_resolve_many,
+    contacts_created_collect,
+    namesakes_review_beside,
+    namesakes_window,
     source_records_upsert_many,
 )
 from apps.deals.models import CallActivity, Deal
@@ -215,7 +219,9 @@ def _resolved(
         return ResolveResult(contact=erased.people[id(person)], created=False, decision="erased")
     page = _PRERESOLVED.get()
     hit = page.get((id(person), lead_status)) if page is not None else None
-    return hit or contact_resolve(org=org, observation=person, lead_status=lead_status)
+    return hit or contact_resolve(
+        org=org, observation=person, lead_status=lead_status, held=_held_person(person)
+    )
 
 
 def _resolve(org: Organization, person: PersonObservation) -> Contact | None:
@@ -348,7 +354,11 @@ def ingest_record(
     with transaction.atomic():
         _lock_objects(org, [record])
         # The webhook inbox holds the delivery being applied: it is erased too.
-        with _erased_people(org, [record], deliveries=True):
+        with (
+            _namesakes_side_by_side(org),
+            _erased_people(org, [record], deliveries=True),
+            _objects_held(org, [record]),
+        ):
             return _apply(org, [(record, raw)])[0]
 
 
@@ -370,7 +380,11 @@ def ingest_records(
     records = [record for record, _ in items]
     with transaction.atomic():
         _lock_objects(org, records)
-        with _erased_people(org, records, deliveries=via == "webhook"):
+        with (
+            _namesakes_side_by_side(org),
+            _erased_people(org, records, deliveries=via == "webhook"),
+            _objects_held(org, records),
+        ):
             token = _PRERESOLVED.set(_preresolve(org, items))
             try:
                 for run in _runs(items):
@@ -478,7 +492,12 @@ def _preresolve(
     try:
         with transaction.atomic():
             for status, people in by_status.items():
-                results = contact_resolve_many(org=org, observations=people, lead_status=status)
+                results = contact_resolve_many(
+                    org=org,
+                    observations=people,
+                    lead_status=status,
+                    held=[_held_person(person) for person in people],
+                )
                 for person, result in zip(people, results, strict=True):
                     resolved[(id(person), status)] = result
     except _REFUSED:
@@ -647,6 +666,18 @@ def _object_key(record: object) -> str | None:
     return None  # payments lock their own keys (apps/payments/services.py)
 
 
+def _object_lock_keys(record: object) -> list[str]:
+    """What ``_lock_objects`` locks for a record: its object, and the objects it finds its
+    person by (_objects_held) that two records could reach by different keys: a payment by
+    each id its events carry (so two events of one new payment cannot both find it missing),
+    the two halves of a reschedule."""
+    key = _object_key(record)
+    if isinstance(record, calendly.InviteeEvent):
+        others = (record.old_invitee_uri, record.new_invitee_uri)
+        return [key, *(f"calendly:invitee:{uri}" for uri in others if uri)]
+    return [key] if key is not None else _held_keys(record)
+
+
 def _lock_objects(org: Organization, records: Sequence[object]) -> None:
     """Serialises ingestions of each provider object, so "created" is reported exactly once and
     the before/after comparisons see no concurrent writer. Taken before any identifier lock of
@@ -655,8 +686,7 @@ def _lock_objects(org: Organization, records: Sequence[object]) -> None:
         return
     keys = set()
     for record in records:
-        key = _object_key(record)
-        if key is not None:
+        for key in _object_lock_keys(record):
             digest = hashlib.blake2b(f"ingest:{org.pk}:{key}".encode(), digest_size=8).digest()
             keys.add(int.from_bytes(digest, "big", signed=True))
     if keys:
@@ -665,6 +695,159 @@ def _lock_objects(org: Organization, records: Sequence[object]) -> None:
             cursor.execute(
                 "SELECT pg_advisory_xact_lock(k) FROM unnest(%s::bigint[]) AS k", [sorted(keys)]
             )
+
+
+# --- namesakes created side by side ---------------------------------------------------------------
+
+
+@contextmanager
+def _namesakes_side_by_side(org: Organization):
+    """Two namesakes created at the same moment by two transactions (two webhooks, two
+    providers' syncs, a webhook and a sync page) were weighed by neither resolve: each ran
+    before the other committed. Once this transaction commits, the contacts it created are
+    weighed against those of the transactions that ran beside it (``namesakes_review_beside``:
+    a bounded query per commit, a MergeCandidate for an admin, never a merge)."""
+    window = namesakes_window(org=org)
+    with contacts_created_collect() as created:
+        yield
+    if window is not None and created:
+        ids = list(created)
+        # robust: the ingestion is committed by then, and a review that fails must not undo
+        # its acknowledgement; what it missed an admin can still merge by hand.
+        transaction.on_commit(lambda: _review_beside(org, ids, window), robust=True)
+
+
+def _review_beside(org: Organization, contact_ids: list[int], window) -> None:
+    from apps.integrations.sync import _retrying_lock_races
+
+    # Its review rows lock the contacts they point to, which a running ingestion may hold.
+    _retrying_lock_races(
+        lambda: namesakes_review_beside(org=org, contact_ids=contact_ids, window=window)
+    )
+
+
+# --- objects already held -----------------------------------------------------------------------
+
+
+@dataclasses.dataclass
+class _Held:
+    """The provider objects each record is about, and the contact one of them already has: by
+    record, and by each person the record names (contacts.services.ObjectHeld)."""
+
+    records: dict[int, ObjectHeld]
+    people: dict[int, ObjectHeld]
+
+
+_HELD: ContextVar[_Held | None] = ContextVar("ingest_held", default=None)
+
+
+def _held_person(person: PersonObservation) -> ObjectHeld | None:
+    held = _HELD.get()
+    return held.people.get(id(person)) if held is not None else None
+
+
+def _held_record(record: object) -> ObjectHeld | None:
+    held = _HELD.get()
+    return held.records.get(id(record)) if held is not None else None
+
+
+@contextmanager
+def _objects_held(org: Organization, records: Sequence[object]):
+    """While records are applied, each person they name resolves to the contact their object
+    already has (a payment by any of its ids, a booking by its invitee, a form response by its
+    token, a Close lead, call or deal by its id, a Whop membership), before any identifier is
+    matched: a person who gave nothing matchable (test@test.com, no email at all) is then one
+    contact per object, not one per event. A fixed number of queries per page."""
+    token = _HELD.set(_held_for(org, records))
+    try:
+        yield
+    finally:
+        _HELD.reset(token)
+
+
+def _held_lookups(record: object) -> list[tuple[str, str, str | None, str]]:
+    """(stored model, provider, object type, external id) of every object a record is about,
+    cross references included: a Stripe event names its intent, charge and invoice; a Whop
+    payment its membership; a Calendly reschedule the invitee it replaces or is replaced by (the
+    same person rebooking). A scheduled event is not one: a group event has many invitees."""
+    lookups = [lk for lk in _object_lookups(record) if lk[3]]
+    if isinstance(record, calendly.InviteeEvent):
+        for uri in (record.old_invitee_uri, record.new_invitee_uri):
+            if uri:
+                lookups.append(("meeting", "calendly", None, uri))
+    elif isinstance(record, stripe.StripeEvent | whop.WhopEvent):
+        provider = "stripe" if isinstance(record, stripe.StripeEvent) else "whop"
+        payment = record.payment
+        if payment is not None and payment.invoice_id:
+            lookups.append(("payment", provider, None, payment.invoice_id))
+        if isinstance(record, whop.WhopEvent) and payment is not None and payment.membership_id:
+            lookups.append(("source", "whop", "membership", payment.membership_id))
+    return list(dict.fromkeys(lookups))
+
+
+def _held_key(lookup: tuple[str, str, str | None, str]) -> str:
+    model, provider, object_type, external_id = lookup
+    return f"{model}:{provider}:{object_type or ''}:{external_id}"
+
+
+def _held_keys(record: object) -> list[str]:
+    return [_held_key(lookup) for lookup in _held_lookups(record)]
+
+
+def _held_for(org: Organization, records: Sequence[object]) -> _Held:
+    lookups = [_held_lookups(record) for record in records]
+    wanted: dict[tuple[str, str, str | None], set[str]] = {}
+    for model, provider, object_type, external_id in (lk for lks in lookups for lk in lks):
+        wanted.setdefault((model, provider, object_type), set()).add(external_id)
+    owners: dict[str, int] = {}
+    for (model, provider, object_type), ids in wanted.items():
+        for external_id, contact_id in _held_owners(org, model, provider, object_type, ids):
+            owners.setdefault(_held_key((model, provider, object_type, external_id)), contact_id)
+    held = _Held({}, {})
+    for record, record_lookups in zip(records, lookups, strict=True):
+        if not record_lookups:
+            continue
+        keys = [_held_key(lookup) for lookup in record_lookups]
+        contact_id = next((owners[key] for key in keys if key in owners), None)
+        object_held = ObjectHeld(keys=frozenset(keys), contact_id=contact_id)
+        held.records[id(record)] = object_held
+        people = _persons(record)
+        # A Close lead of several people is held by its first: the others are their own.
+        if isinstance(record, close.LeadOrContact) and len(people) > 1:
+            continue
+        for person, _ in people:
+            held.people[id(person)] = object_held
+    return held
+
+
+def _held_owners(
+    org: Organization, model: str, provider: str, object_type: str | None, ids: set[str]
+) -> list[tuple[str, int]]:
+    """(external id, contact id) of the held objects among ``ids`` that have a live contact."""
+    live = {
+        "contact__isnull": False,
+        "contact__merged_into__isnull": True,
+        "contact__erased_at__isnull": True,
+    }
+    ids = sorted(ids)  # one array parameter (field__any): a page's ids are a long IN list
+    if model == "payment":
+        rows = (
+            Payment.objects.for_org(org)
+            .filter(Q(external_id__any=ids) | Q(charge_id__any=ids), provider=provider, **live)
+            .values_list("external_id", "charge_id", "contact_id")
+        )
+        return [(key, contact) for ext, charge, contact in rows for key in (ext, charge) if key]
+    if model == "source":
+        queryset = SourceRecord.objects.for_org(org).filter(object_type=object_type)
+    else:
+        queryset = {"meeting": Meeting, "deal": Deal, "call": CallActivity}[model].objects.for_org(
+            org
+        )
+    return list(
+        queryset.filter(provider=provider, external_id__any=ids, **live).values_list(
+            "external_id", "contact_id"
+        )
+    )
 
 
 # --- Close ------------------------------------------------------------------------------------
@@ -727,7 +910,11 @@ def _ingest_close_opportunities_many(
     # An opportunity names the lead only by id: the person is created from those ids and
     # filled in when the lead's own event (or the sync) arrives.
     unknown = [i for i, contact in enumerate(contacts) if contact is None]
-    resolved = contact_resolve_many(org=org, observations=[items[i][0].person for i in unknown])
+    resolved = contact_resolve_many(
+        org=org,
+        observations=[items[i][0].person for i in unknown],
+        held=[_held_record(items[i][0]) for i in unknown],
+    )
     for i, result in zip(unknown, resolved, strict=True):
         contacts[i] = result.contact
     deals = deals_upsert_from_crm_many(
