@@ -4,6 +4,7 @@ from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 
 from apps.contacts.models import Provider
+from apps.kpis.forms import CurrencyField
 from apps.orgs.admin_base import OrgScopedAdmin, OrgScopedAdminForm, OrgScopedInlineMixin
 from apps.payments.models import (
     CommissionRule,
@@ -26,6 +27,8 @@ from apps.payments.services import (
 
 
 class RefundForm(OrgScopedAdminForm):
+    currency = CurrencyField()
+
     def clean(self):
         cleaned = super().clean()
         payment = self.instance.payment if self.instance.payment_id else None
@@ -64,10 +67,21 @@ class UnassignedFilter(admin.SimpleListFilter):
         return queryset
 
 
+class PaymentAdminForm(OrgScopedAdminForm):
+    # Only hand-entered payments show it as a field: a provider's currency is read-only.
+    currency = CurrencyField()
+
+
+class CurrencyRateAdminForm(OrgScopedAdminForm):
+    currency = CurrencyField()
+
+
 @admin.register(Payment)
 class PaymentAdmin(OrgScopedAdmin):
     """Unassigned payments are found with the "credit" filter; editing deal, call, closer or
     setter is an assignment by hand (payment_assign), which automatic credit then respects."""
+
+    form = PaymentAdminForm
 
     list_display = [
         "paid_at",
@@ -160,6 +174,7 @@ class RefundAdmin(OrgScopedAdmin):
 
 @admin.register(CurrencyRate)
 class CurrencyRateAdmin(OrgScopedAdmin):
+    form = CurrencyRateAdminForm
     list_display = ["currency", "rate", "org"]
 
 
