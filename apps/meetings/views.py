@@ -56,6 +56,9 @@ def call_detail(request, pk: int):
         {
             "meeting": meeting,
             "pcf": pcf,
+            "custom_answers": selectors.pcf_custom_answers(
+                org=request.org, custom=pcf.custom if pcf else None
+            ),
             "can_write": request.membership.role in PCF_WRITER_ROLES,
             "can_manage": request.membership.can_manage,
         },
