@@ -4,25 +4,9 @@ from django import forms
 
 from apps.kpis.selectors import month_bounds
 from apps.orgs.admin_base import OrgScopedAdminForm
+from apps.orgs.currency import CurrencyField
 from apps.orgs.models import TeamMember
-from attribution.kpis.display import CURRENCIES
 from attribution.kpis.periods import PRESETS, preset_period
-
-
-def currency_choices() -> list[tuple[str, str]]:
-    return [("", "---------")] + [
-        (code, f"{code} ({c.symbol.strip()})" if c.symbol.strip() else code)
-        for code, c in CURRENCIES.items()
-    ]
-
-
-class CurrencyField(forms.ChoiceField):
-    """An ISO 4217 code picked from a list, for every place a person types a money's currency:
-    free text let "dollars" reach the database as "dol"."""
-
-    def __init__(self, **kwargs):
-        kwargs.setdefault("choices", currency_choices)
-        super().__init__(**kwargs)
 
 
 class AdSpendAdminForm(OrgScopedAdminForm):

@@ -4,8 +4,8 @@ from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 
 from apps.contacts.models import Provider
-from apps.kpis.forms import CurrencyField
 from apps.orgs.admin_base import OrgScopedAdmin, OrgScopedAdminForm, OrgScopedInlineMixin
+from apps.orgs.currency import CurrencyField
 from apps.payments.models import (
     CommissionRule,
     CreditBasis,
@@ -73,6 +73,10 @@ class PaymentAdminForm(OrgScopedAdminForm):
 
 
 class CurrencyRateAdminForm(OrgScopedAdminForm):
+    currency = CurrencyField()
+
+
+class RefundAdminForm(OrgScopedAdminForm):
     currency = CurrencyField()
 
 
@@ -166,6 +170,7 @@ class PaymentAdmin(OrgScopedAdmin):
 
 @admin.register(Refund)
 class RefundAdmin(OrgScopedAdmin):
+    form = RefundAdminForm
     list_display = ["refunded_at", "amount", "currency", "payment", "provider", "external_id"]
     list_filter = ["provider"]
     search_fields = ["external_id", "payment_external_id"]
