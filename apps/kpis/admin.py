@@ -12,8 +12,17 @@ class AdSpendAdmin(OrgScopedAdmin):
     row's date against the 1st, all by ``AdSpend.clean`` (the import runs the same)."""
 
     form = AdSpendAdminForm
-    list_display = ["date", "granularity", "source", "campaign", "amount", "currency"]
+    list_display = ["date", "granularity", "source", "campaign", "amount", "currency", "counted"]
+    list_select_related = ["org"]
     readonly_fields = ["source_raw", "campaign_raw"]
+
+    # Rows entered before the currency rule in another currency than the org's are in no figure
+    # (there is no rate table yet): say so where they are listed, rather than hide them.
+    @admin.display(description="in the KPIs")
+    def counted(self, obj):
+        if obj.currency == obj.org.currency:
+            return "yes"
+        return f"no: not in {obj.org.currency}"
 
     def get_changeform_initial_data(self, request):
         initial = super().get_changeform_initial_data(request)

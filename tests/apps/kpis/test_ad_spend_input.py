@@ -198,3 +198,12 @@ def test_migration_refuses_to_sum_spellings_in_different_currencies(team_a):
 
     with pytest.raises(RuntimeError, match=f"#{first.pk} 100.00 USD, #{second.pk} 100.00 EUR"):
         _migration().forwards(django_apps, None)
+
+
+def test_admin_list_says_which_older_rows_no_figure_counts(team_a, login):
+    AdSpendFactory(org=team_a.org, source="facebook", currency="USD")
+    AdSpendFactory(org=team_a.org, source="youtube", currency="EUR")
+
+    html = login(team_a.owner).get(reverse("admin:kpis_adspend_changelist")).content.decode()
+
+    assert html.count("no: not in USD") == 1
