@@ -76,6 +76,27 @@ class MergeHistoryInline(OrgScopedInlineMixin, admin.TabularInline):
         return format_html('<a href="{}">details / unmerge</a>', url)
 
 
+def _named(contact) -> str:
+    # Two people often share a name (a merge is usually of two "Sarah White"s): the id says
+    # which row an admin is reading about.
+    return f"{contact.display_name} (#{contact.pk})"
+
+
+class MergedFilter(admin.SimpleListFilter):
+    title = "merged"
+    parameter_name = "merged"
+
+    def lookups(self, request, model_admin):
+        return [("live", "Live contacts"), ("away", "Merged into another")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "live":
+            return queryset.filter(merged_into__isnull=True)
+        if self.value() == "away":
+            return queryset.filter(merged_into__isnull=False)
+        return queryset
+
+
 @admin.action(description="Merge the selected contacts into the one seen first")
 def merge_selected(modeladmin, request, queryset):
     by_org = {}
@@ -90,7 +111,10 @@ def merge_selected(modeladmin, request, queryset):
     except services.IdentityError as exc:
         modeladmin.message_user(request, str(exc), messages.ERROR)
         return
-    modeladmin.message_user(request, f"Merged {len(merges)} contact(s) into {merges[0].winner}.")
+    absorbed = ", ".join(_named(merge.loser) for merge in merges)
+    modeladmin.message_user(
+        request, f"Kept {_named(merges[0].winner)}; merged into it: {absorbed}."
+    )
 
 
 @admin.action(description="Export the selected people's data (GDPR, JSON)")
@@ -137,8 +161,9 @@ class ContactAdmin(OrgScopedAdmin):
         "original_source",
         "original_campaign",
         "first_seen_at",
+        "merged_state",
     ]
-    list_filter = ["original_source", "lead_status"]
+    list_filter = [MergedFilter, "original_source", "lead_status"]
     search_fields = [
         "first_name",
         "last_name",
@@ -173,6 +198,13 @@ class ContactAdmin(OrgScopedAdmin):
             },
         ),
     ]
+
+    @admin.display(description="merged", ordering="merged_into_id")
+    def merged_state(self, obj):
+        if not obj.merged_into_id:
+            return "—"
+        url = reverse("admin:contacts_contact_change", args=[obj.merged_into_id])
+        return format_html('into <a href="{}">#{}</a>', url, obj.merged_into_id)
 
     def get_search_results(self, request, queryset, search_term):
         queryset, _ = super().get_search_results(request, queryset, search_term)
@@ -295,14 +327,16 @@ def _side(contact):
 
 @admin.action(description="Accept: merge each selected pair")
 def accept_candidates(modeladmin, request, queryset):
-    done, failed = 0, []
+    done, failed = [], []
     for candidate in queryset.select_related("contact_a", "contact_b", "org"):
         try:
-            services.merge_candidate_accept(candidate=candidate, actor=request.user)
-            done += 1
+            merge = services.merge_candidate_accept(candidate=candidate, actor=request.user)
+            done.append(f"{_named(merge.loser)} into {_named(merge.winner)}")
         except services.IdentityError as exc:
             failed.append(f"{candidate}: {exc}")
-    modeladmin.message_user(request, f"Merged {done} pair(s).")
+    modeladmin.message_user(
+        request, f"Merged {len(done)} pair(s)" + (f": {'; '.join(done)}." if done else ".")
+    )
     for message in failed:
         modeladmin.message_user(request, message, messages.WARNING)
 
@@ -367,7 +401,11 @@ def unmerge_selected(modeladmin, request, queryset):
     for merge in queryset.select_related("org").order_by("-created_at"):
         try:
             services.contact_unmerge(org=merge.org, merge=merge, actor=request.user)
-            modeladmin.message_user(request, f"Unmerged {merge.loser} from {merge.winner}.")
+            modeladmin.message_user(
+                request,
+                f"Unmerged: {_named(merge.loser)} is its own contact again, apart from "
+                f"{_named(merge.winner)}.",
+            )
         except services.IdentityError as exc:
             modeladmin.message_user(request, f"{merge}: {exc}", messages.ERROR)
 

@@ -55,6 +55,7 @@ from attribution.identity.match import (
 from attribution.identity.normalize import normalize_email, normalize_phone
 from attribution.identity.survivorship import ContactFields, FieldObservation, survive
 from attribution.sources.records import PersonObservation
+from attribution.touch.channels import normalize_channel
 
 # Provider ids that name a person (not one event of theirs): evidence for identity.
 PERSON_ID_KINDS = frozenset(
@@ -231,9 +232,9 @@ def _store_fields(contact: Contact, fields: ContactFields) -> None:
     contact.primary_email = fields.primary_email or ""
     contact.primary_phone = fields.primary_phone or ""
     contact.first_seen_at = fields.first_seen_at
-    contact.original_source = (fields.utm_source or fields.original_source or "")[:200]
+    contact.original_source = normalize_channel(fields.utm_source or fields.original_source)[:200]
     contact.original_medium = (fields.utm_medium or "")[:200]
-    contact.original_campaign = (fields.utm_campaign or "")[:200]
+    contact.original_campaign = normalize_channel(fields.utm_campaign)[:200]
     contact.original_content = (fields.utm_content or "")[:200]
     contact.original_term = (fields.utm_term or "")[:200]
 

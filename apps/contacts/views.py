@@ -1,4 +1,5 @@
 from django.core.paginator import Paginator
+from django.db.models import Count
 from django.shortcuts import render
 
 from apps.contacts.models import Contact
@@ -19,6 +20,8 @@ def contact_list(request):
         query=query,
         default_region=request.org.default_region,
     )
+    # Merged-away contacts are not listed; the one that absorbed them says so.
+    qs = qs.annotate(absorbed=Count("merged_contacts", distinct=True))
     page = Paginator(qs.order_by("-first_seen_at", "-id"), 50).get_page(request.GET.get("page"))
     template = (
         "contacts/contact_list.html#results" if request.htmx else "contacts/contact_list.html"

@@ -1,11 +1,17 @@
 from django.contrib import admin
 
 from apps.deals.models import CallActivity, Deal
-from apps.orgs.admin_base import OrgScopedAdmin
+from apps.orgs.admin_base import OrgScopedAdmin, OrgScopedAdminForm
+from apps.orgs.currency import CurrencyField
+
+
+class DealAdminForm(OrgScopedAdminForm):
+    currency = CurrencyField()
 
 
 @admin.register(Deal)
 class DealAdmin(OrgScopedAdmin):
+    form = DealAdminForm
     list_display = ["contact", "status", "value", "currency", "closed_at", "closer", "provider"]
     list_filter = ["status", "provider", "value_period"]
     search_fields = ["external_id", "contact__primary_email", "contact__last_name"]

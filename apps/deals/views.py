@@ -16,7 +16,8 @@ from apps.payments.views import LEDGER_ROLES
 @require_GET
 def deal_list(request):
     org = request.org
-    form = DealFilterForm(request.GET, org=org, today=timezone.localdate(timezone=org.tzinfo))
+    today = timezone.localdate(timezone=org.tzinfo)
+    form = DealFilterForm(request.GET, org=org, membership=request.membership, today=today)
     filters = form.filters()
     start, end = filters.start, filters.end
     rows = deal_ledger(membership=request.membership, filters=filters)

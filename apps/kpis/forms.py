@@ -3,8 +3,16 @@ from datetime import date
 from django import forms
 
 from apps.kpis.selectors import month_bounds
+from apps.orgs.admin_base import OrgScopedAdminForm
+from apps.orgs.currency import CurrencyField
 from apps.orgs.models import TeamMember
 from attribution.kpis.periods import PRESETS, preset_period
+
+
+class AdSpendAdminForm(OrgScopedAdminForm):
+    currency = CurrencyField(
+        help_text="The organisation's currency: spend in another one cannot be converted yet."
+    )
 
 
 class PeriodForm(forms.Form):

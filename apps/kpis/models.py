@@ -1,7 +1,9 @@
+from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
 
 from apps.orgs.tenancy import OrgOwnedModel
+from attribution.touch.channels import normalize_channel
 
 
 class AdSpend(OrgOwnedModel):
@@ -13,8 +15,13 @@ class AdSpend(OrgOwnedModel):
 
     granularity = models.CharField(max_length=8, choices=Granularity.choices, default="day")
     date = models.DateField(help_text="The day, or the first day of the month.")
+    # Normalised (normalize_channel): the KPIs join these on equal text with the contacts'
+    # first-touch source and campaign, normalised the same way.
     source = models.CharField(max_length=200, blank=True)
     campaign = models.CharField(max_length=200, blank=True)
+    # As the person or the file typed them, so the normalisation can be checked or redone.
+    source_raw = models.CharField(max_length=200, blank=True, editable=False)
+    campaign_raw = models.CharField(max_length=200, blank=True, editable=False)
     amount = models.DecimalField(max_digits=14, decimal_places=2, validators=[MinValueValidator(0)])
     currency = models.CharField(max_length=3)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -32,6 +39,30 @@ class AdSpend(OrgOwnedModel):
 
     def __str__(self):
         return f"{self.date} {self.source}/{self.campaign}: {self.amount} {self.currency}"
+
+    def clean(self):
+        for name in ("source", "campaign"):
+            typed, raw = getattr(self, name), getattr(self, f"{name}_raw")
+            # Editing a row shows the normalised text; saving it unchanged keeps what was typed.
+            if not raw or normalize_channel(raw) != normalize_channel(typed):
+                setattr(self, f"{name}_raw", typed)
+            setattr(self, name, normalize_channel(typed))
+        errors = {}
+        if self.granularity == self.Granularity.MONTH and self.date and self.date.day != 1:
+            errors["date"] = (
+                f"A monthly amount is dated the first of its month: "
+                f"{self.date.replace(day=1).isoformat()}, not {self.date.isoformat()}."
+            )
+        org = self.org if self.org_id else None
+        if org is not None and self.currency and self.currency != org.currency:
+            # Until there is a rate table, spend in another currency could only be left out of
+            # every figure without a word, so it is refused here instead.
+            errors["currency"] = (
+                f"{org.name} reports in {org.currency}: enter the spend in {org.currency} "
+                f"(converting {self.currency} is not supported yet)."
+            )
+        if errors:
+            raise ValidationError(errors)
 
 
 class DailyRollup(OrgOwnedModel):

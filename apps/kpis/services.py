@@ -19,6 +19,7 @@ from django.utils import timezone
 from apps.kpis.models import AdSpend, DailyRollup
 from apps.kpis.selectors import ROLLUP_COUNTS, month_bounds, rollup_rows_raw
 from apps.orgs.models import Organization
+from attribution.kpis.display import CURRENCIES
 
 __all__ = [
     "AdSpendImportError",
@@ -301,6 +302,9 @@ def _parse_line(number: int, row: dict, org: Organization) -> tuple[AdSpend | No
             errors.append(f"amount {amount_text!r} has more than 2 decimals")
     except InvalidOperation:
         errors.append(f"amount {amount_text!r} is not a number")
+    currency = (row.get("currency") or "").strip().upper() or org.currency
+    if currency not in CURRENCIES:
+        errors.append(f"currency {row.get('currency')!r} is not an ISO 4217 code such as USD")
     if errors:
         return None, errors
     spend = AdSpend(
@@ -310,7 +314,7 @@ def _parse_line(number: int, row: dict, org: Organization) -> tuple[AdSpend | No
         source=(row.get("source") or "").strip(),
         campaign=(row.get("campaign") or "").strip(),
         amount=amount,
-        currency=org.currency,
+        currency=currency,
     )
     try:
         spend.full_clean(exclude=["org"], validate_unique=False, validate_constraints=False)
@@ -320,7 +324,8 @@ def _parse_line(number: int, row: dict, org: Organization) -> tuple[AdSpend | No
 
 
 def ad_spend_import(*, org: Organization, file: io.TextIOBase | Iterable[str]) -> list[AdSpend]:
-    """Imports ad spend from CSV (``date`` or ``month``, ``source``, ``campaign``, ``amount``).
+    """Imports ad spend from CSV (``date`` or ``month``, ``source``, ``campaign``, ``amount``,
+    optionally ``currency``: the org's when absent, and refused when it is another one).
 
     All or nothing: every bad line is reported with its line number and nothing is saved. A row
     for a day/month, source and campaign already entered replaces the amount (re-importing a
@@ -361,7 +366,12 @@ def ad_spend_import(*, org: Organization, file: io.TextIOBase | Iterable[str]) -
                 date=spend.date,
                 source=spend.source,
                 campaign=spend.campaign,
-                defaults={"amount": spend.amount, "currency": spend.currency},
+                defaults={
+                    "amount": spend.amount,
+                    "currency": spend.currency,
+                    "source_raw": spend.source_raw,
+                    "campaign_raw": spend.campaign_raw,
+                },
             )
             saved.append(obj)
             if spend.granularity == AdSpend.Granularity.MONTH:

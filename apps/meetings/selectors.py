@@ -224,3 +224,14 @@ def meeting_suspected_duplicates(
 
 def _end(meeting: Meeting, default_minutes: int) -> datetime:
     return meeting.ends_at or meeting.scheduled_at + timedelta(minutes=default_minutes)
+
+
+def pcf_custom_answers(*, org: Organization, custom: dict | None) -> list[tuple[str, object]]:
+    """A PCF's custom answers as (label, value), in the form's order; an answer to a field no
+    longer configured keeps its key, so nothing a rep filed disappears."""
+    from apps.meetings.services import pcf_custom_specs
+
+    custom = dict(custom or {})
+    rows = [(spec.label, custom.pop(spec.key)) for spec in pcf_custom_specs(org=org)
+            if spec.key in custom]  # fmt: skip
+    return rows + list(custom.items())

@@ -62,6 +62,9 @@ def call_detail(request, pk: int):
         {
             "meeting": meeting,
             "pcf": pcf,
+            "custom_answers": selectors.pcf_custom_answers(
+                org=request.org, custom=pcf.custom if pcf else None
+            ),
             "can_write": selectors.pcf_writable_by_member(
                 membership=request.membership, meeting=meeting
             ),

@@ -1,4 +1,16 @@
-from apps.orgs.models import Membership
+from apps.orgs.models import Membership, Organization
+from apps.orgs.visits import platform_visit
+
+
+def _switchable(user) -> list[Membership]:
+    own = list(Membership.objects.filter(user=user).select_related("org").order_by("org__name"))
+    if not user.is_superuser:
+        return own
+    mine = {m.org_id: m for m in own}
+    return [
+        mine.get(org.pk) or platform_visit(user=user, org=org)
+        for org in Organization.objects.order_by("name")
+    ]
 
 
 def org(request):
@@ -9,7 +21,6 @@ def org(request):
     return {
         "current_membership": membership,
         "current_org": membership.org if membership else None,
-        "user_memberships": Membership.objects.filter(user=user)
-        .select_related("org")
-        .order_by("org__name"),
+        # A superuser's switcher lists every org: the ones they are not in open read-only.
+        "user_memberships": _switchable(user),
     }

@@ -1,9 +1,12 @@
 from django import forms
 
+from apps.orgs.currency import CurrencyField
 from apps.orgs.models import Organization, Role, User
 
 
 class OrganizationSettingsForm(forms.ModelForm):
+    currency = CurrencyField(help_text="Every KPI, ad spend and payout is in this currency.")
+
     class Meta:
         model = Organization
         fields = [

@@ -1,10 +1,13 @@
 from django.conf import settings
 from django.http import HttpResponseBadRequest
+from django.urls import reverse
 from django.utils.functional import SimpleLazyObject
 
-from apps.orgs.models import Membership
+from apps.orgs.models import Membership, Organization
+from apps.orgs.visits import platform_visit, refuse_write_on_visit
 
 SESSION_ORG_KEY = "current_org_id"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 
 
 def _current_membership(request) -> Membership | None:
@@ -14,20 +17,33 @@ def _current_membership(request) -> Membership | None:
     memberships = list(
         Membership.objects.filter(user=user).select_related("org").order_by("org__name")
     )
-    if not memberships:
-        return None
     wanted = request.session.get(SESSION_ORG_KEY)
     for membership in memberships:
         if membership.org_id == wanted:
             return membership
-    return memberships[0]
+    if user.is_superuser and (memberships == [] or wanted is not None):
+        orgs = Organization.objects.order_by("name")
+        org = orgs.filter(pk=wanted).first() if wanted is not None else orgs.first()
+        if org is not None:
+            return platform_visit(user=user, org=org)
+    return memberships[0] if memberships else None
+
+
+def _may_write_outside_the_org(path: str) -> bool:
+    # Choosing another org, the account pages (sign-out, two-factor) and Django admin (where a
+    # superuser acts on their own platform rights) are not writes into the visited org.
+    return path == reverse("orgs:switch") or path.startswith(
+        (reverse("account_login").removesuffix("login/"), reverse("admin:index"))
+    )
 
 
 class OrgMiddleware:
     """Sets ``request.membership`` and ``request.org`` from the signed-in user's memberships.
 
     A user in several organisations picks one with the org switcher (stored in the session); a
-    session naming an org the user no longer belongs to falls back to their first org.
+    session naming an org the user no longer belongs to falls back to their first org. A
+    superuser may pick any org: outside their own it is a read-only visit (``apps.orgs.visits``),
+    and this is where its writes are refused, whatever the view.
     """
 
     def __init__(self, get_response):
@@ -38,6 +54,13 @@ class OrgMiddleware:
         request.org = SimpleLazyObject(
             lambda: request.membership.org if request.membership else None
         )
+        if (
+            request.method not in SAFE_METHODS
+            and request.user.is_authenticated
+            and request.user.is_superuser
+            and not _may_write_outside_the_org(request.path)
+        ):
+            refuse_write_on_visit(request)
         return self.get_response(request)
 
 

@@ -10,6 +10,7 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 
 from apps.orgs.tenancy import OrgOwnedModel, OrgQuerySet
+from attribution.kpis.display import CURRENCIES
 
 
 class UserManager(BaseUserManager):
@@ -61,7 +62,9 @@ def _validate_timezone(value):
 
 
 def _validate_currency(value):
-    if len(value) != 3 or not value.isalpha() or not value.isupper():
+    # Three capital letters is not enough: "DOL" would pass, and every amount would then be
+    # shown and totalled in a currency that does not exist.
+    if value not in CURRENCIES:
         raise ValidationError(f"{value!r} is not an ISO 4217 currency code such as USD.")
 
 

@@ -17,6 +17,7 @@ from apps.orgs.forms import AuditFilterForm, InvitationForm, OrganizationSetting
 from apps.orgs.mfa import DEVICE_TYPES
 from apps.orgs.middleware import SESSION_ORG_KEY
 from apps.orgs.models import ADMIN_ROLES, Invitation, Membership, TeamMember
+from apps.orgs.visits import visitable_orgs
 
 
 @member_required()
@@ -169,12 +170,10 @@ def switch_org(request):
     form = OrgSwitchForm(request.POST)
     if not form.is_valid():
         raise Http404
-    membership = Membership.objects.filter(
-        user=request.user, org_id=form.cleaned_data["org"]
-    ).first()
-    if membership is None:
+    org = visitable_orgs(request.user).filter(pk=form.cleaned_data["org"]).first()
+    if org is None:
         raise Http404
-    request.session[SESSION_ORG_KEY] = membership.org_id
+    request.session[SESSION_ORG_KEY] = org.pk
     return redirect("kpis:dashboard")
 
 

@@ -5,6 +5,7 @@ from django.core.exceptions import ValidationError
 
 from apps.contacts.models import Provider
 from apps.orgs.admin_base import OrgScopedAdmin, OrgScopedAdminForm, OrgScopedInlineMixin
+from apps.orgs.currency import CurrencyField
 from apps.payments.models import (
     CommissionRule,
     CreditBasis,
@@ -26,6 +27,8 @@ from apps.payments.services import (
 
 
 class RefundForm(OrgScopedAdminForm):
+    currency = CurrencyField()
+
     def clean(self):
         cleaned = super().clean()
         payment = self.instance.payment if self.instance.payment_id else None
@@ -64,10 +67,25 @@ class UnassignedFilter(admin.SimpleListFilter):
         return queryset
 
 
+class PaymentAdminForm(OrgScopedAdminForm):
+    # Only hand-entered payments show it as a field: a provider's currency is read-only.
+    currency = CurrencyField()
+
+
+class CurrencyRateAdminForm(OrgScopedAdminForm):
+    currency = CurrencyField()
+
+
+class RefundAdminForm(OrgScopedAdminForm):
+    currency = CurrencyField()
+
+
 @admin.register(Payment)
 class PaymentAdmin(OrgScopedAdmin):
     """Unassigned payments are found with the "credit" filter; editing deal, call, closer or
     setter is an assignment by hand (payment_assign), which automatic credit then respects."""
+
+    form = PaymentAdminForm
 
     list_display = [
         "paid_at",
@@ -152,6 +170,7 @@ class PaymentAdmin(OrgScopedAdmin):
 
 @admin.register(Refund)
 class RefundAdmin(OrgScopedAdmin):
+    form = RefundAdminForm
     list_display = ["refunded_at", "amount", "currency", "payment", "provider", "external_id"]
     list_filter = ["provider"]
     search_fields = ["external_id", "payment_external_id"]
@@ -160,6 +179,7 @@ class RefundAdmin(OrgScopedAdmin):
 
 @admin.register(CurrencyRate)
 class CurrencyRateAdmin(OrgScopedAdmin):
+    form = CurrencyRateAdminForm
     list_display = ["currency", "rate", "org"]
 
 

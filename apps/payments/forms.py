@@ -4,6 +4,7 @@ from django import forms
 
 from apps.contacts.models import Provider
 from apps.kpis.forms import PeriodForm
+from apps.orgs.access import is_rep, rep_team_member
 from apps.orgs.models import TeamMember
 from apps.payments.selectors import STATUS_CHOICES
 
@@ -16,9 +17,14 @@ class LedgerFilterForm(PeriodForm):
     provider = forms.ChoiceField(choices=[("", "All"), *Provider.choices], required=False)
     status = forms.ChoiceField(choices=[("", "All"), *STATUS_CHOICES], required=False)
 
-    def __init__(self, *args, org, **kwargs):
+    def __init__(self, *args, org, membership=None, **kwargs):
         super().__init__(*args, **kwargs)
         members = TeamMember.objects.filter(org=org)
+        if membership is not None and is_rep(membership):
+            # A rep's ledger holds only rows credited to them: a teammate in the list could only
+            # ever filter it down to nothing.
+            me = rep_team_member(membership)
+            members = members.filter(pk=me.pk) if me is not None else members.none()
         self.fields["closer"].queryset = members.filter(is_closer=True)
         self.fields["setter"].queryset = members.filter(is_setter=True)
 

@@ -41,7 +41,7 @@ def _query_without(request, *names) -> str:
 @require_GET
 def payment_list(request):
     org = request.org
-    form = LedgerFilterForm(request.GET, org=org, today=_today(org))
+    form = LedgerFilterForm(request.GET, org=org, membership=request.membership, today=_today(org))
     filters = form.filters()
     start, end = filters.start, filters.end
     rows = payment_ledger(membership=request.membership, filters=filters)

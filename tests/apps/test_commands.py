@@ -86,3 +86,25 @@ def test_admin_lists_every_model_with_demo_rows(client, demo):
         client.get(reverse("admin:contacts_mergecandidate_change", args=[candidate.pk])).status_code
         == 200
     )
+
+
+def test_demo_payments_are_credited_by_the_product_rule(demo):
+    from apps.payments.models import CreditBasis, Payment
+
+    credited = Payment.objects.filter(org=demo).exclude(closer=None, setter=None)
+    assert credited.exists()
+    assert not credited.filter(credit_basis=CreditBasis.NONE).exists()
+
+
+def test_the_demo_payout_snapshot_reads_like_one_the_product_made(client, demo):
+    from apps.orgs.models import User
+    from apps.payments.models import PayoutSnapshot
+
+    snapshot = PayoutSnapshot.objects.get(org=demo)
+    lines = list(snapshot.lines.all())
+    assert lines
+    assert all(line.paid_at and line.member_name and line.currency for line in lines)
+    client.force_login(User.objects.get(email="manager@demo.example"))
+    html = client.get(reverse("payments:payout_detail", args=[snapshot.pk])).content.decode()
+    assert "note" not in html
+    assert f"<h2>{demo.currency}</h2>" in html

@@ -143,9 +143,9 @@ def test_a_closer_sees_only_their_own_and_a_viewer_nothing(client, team_a, ledge
     html = response.content.decode()
     assert "Minerva" in html and "Penelope" in html
     assert "Otto" not in html and "Eugenie" not in html
-    # Asking for another closer's rows gives nothing, not their rows.
+    # Asking for another closer's rows is not a choice a closer has: never their rows.
     other = client.get(reverse("payments:list"), {**MARCH, "closer": team_a.other_closer_member.pk})
-    assert list(other.context["page"]) == []
+    assert ledger["other"] not in other.context["page"]
     csv_rows = rows_of(client.get(reverse("payments:list"), {**MARCH, "format": "csv"}))
     assert {r[1] for r in csv_rows[1:-1]} == {
         str(ledger["mine"].contact),
@@ -281,3 +281,14 @@ def test_admins_are_pointed_at_the_payments_waiting_for_them(client, team_a, led
     assert reverse("admin:payments_payment_changelist") + "?credit=unassigned" in html
     client.force_login(team_a.manager)
     assert "data-unassigned" not in client.get(reverse("payments:list"), MARCH).content.decode()
+
+
+def test_a_reps_filters_offer_only_themselves(client, team_a, ledger):
+    client.force_login(team_a.closer)
+    for url in (reverse("payments:list"), reverse("deals:list")):
+        form = client.get(url, MARCH).context["form"]
+        assert list(form.fields["closer"].queryset) == [team_a.closer_member]
+        assert list(form.fields["setter"].queryset) == []
+    client.force_login(team_a.manager)
+    form = client.get(reverse("payments:list"), MARCH).context["form"]
+    assert team_a.other_closer_member in form.fields["closer"].queryset

@@ -7,7 +7,8 @@ from apps.orgs.models import Organization
 class Command(BaseCommand):
     help = (
         "Imports ad spend from a CSV file with the columns date (YYYY-MM-DD) or month (YYYY-MM), "
-        "source, campaign and amount. Nothing is imported when any line is bad."
+        "source, campaign, amount and optionally currency (the organisation's; another one is "
+        "refused). Nothing is imported when any line is bad."
     )
 
     def add_arguments(self, parser):

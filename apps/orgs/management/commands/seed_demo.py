@@ -6,6 +6,7 @@ and a merge exist to look at); the rest is written as the provider services woul
 
 import json
 import random
+from collections import Counter
 from datetime import timedelta
 from decimal import Decimal
 
@@ -32,14 +33,8 @@ from apps.meetings.models import (
 )
 from apps.orgs.models import Invitation, Role, TeamMember, User
 from apps.orgs.services import membership_set_role, organization_create
-from apps.payments.models import (
-    CommissionRule,
-    CurrencyRate,
-    Payment,
-    PayoutLine,
-    PayoutSnapshot,
-    Refund,
-)
+from apps.payments.models import CommissionRule, CurrencyRate, Payment, Refund
+from apps.payments.services import payments_recredit_for_contact, payout_snapshot_create
 from attribution.sources.records import ExternalId, PersonObservation, Utm
 
 DEMO_SLUG = "demo"
@@ -170,7 +165,7 @@ def _seed(org, rng: random.Random, n_people: int) -> None:
     contact_erase(org=org, contact=people[-1], actor=None)
     _ensure_refund(org)
     _integration_samples(org, now)
-    _payout_sample(org, closers, setters, now)
+    _payout_sample(org, now)
     # Signals keep rollups current row by row; one rebuild makes the demo's cubes exact.
     rollup_rebuild(org=org)
 
@@ -258,16 +253,18 @@ def _journey(org, rng, contact, now, closers, setters, i):
     )  # fmt: skip
     if not closed:
         return
-    deal = Deal.objects.create(
+    Deal.objects.create(
         org=org, contact=contact, provider="manual", status=Deal.Status.WON, value=value,
         currency=org.currency, closed_at=solution_at + timedelta(hours=1), closer=closer,
         setter=setter, meeting=solution, pcf=pcf,
     )  # fmt: skip
     payment = Payment.objects.create(
-        org=org, contact=contact, deal=deal, meeting=solution, provider="stripe",
-        external_id=f"pi_demo{i}", amount=cash, currency=org.currency,
-        paid_at=solution_at + timedelta(hours=2), closer=closer, setter=setter,
+        org=org, contact=contact, provider="stripe", external_id=f"pi_demo{i}", amount=cash,
+        currency=org.currency, paid_at=solution_at + timedelta(hours=2),
     )  # fmt: skip
+    # Credit (deal, call, closer, setter) comes from the product's own rule, as for a real
+    # Stripe payment, so the demo shows what the product would compute.
+    payments_recredit_for_contact(org=org, contact_id=contact.pk)
     if rng.random() < 0.06:
         Refund.objects.create(
             org=org, payment=payment, provider="stripe", external_id=f"re_demo{i}",
@@ -342,26 +339,15 @@ def _integration_samples(org, now):
     )  # fmt: skip
 
 
-def _payout_sample(org, closers, setters, now):
-    first = (now - timedelta(days=62)).date().replace(day=1)
+def _payout_sample(org, now):
+    # The payouts page's own service, so the snapshot a newcomer opens is a real one; for the
+    # past month with the most sales, since a small demo leaves some months without any.
+    this_month = timezone.localdate(now, timezone=org.tzinfo).replace(day=1)
+    months = Counter(
+        timezone.localdate(paid_at, timezone=org.tzinfo).replace(day=1)
+        for paid_at in Payment.objects.for_org(org).values_list("paid_at", flat=True)
+    )
+    months.pop(this_month, None)
+    first = max(months, key=lambda m: (months[m], m)) if months else this_month
     last = (first + timedelta(days=32)).replace(day=1) - timedelta(days=1)
-    snapshot = PayoutSnapshot.objects.create(
-        org=org, period_start=first, period_end=last, currency=org.currency,
-        summary={"note": "demo snapshot"},
-    )  # fmt: skip
-    rates = {(r.team_member_id, r.role): r.percent for r in CommissionRule.objects.for_org(org)}
-    lines = []
-    for payment in Payment.objects.for_org(org).filter(
-        paid_at__date__gte=first, paid_at__date__lte=last
-    ):
-        for member, role in ((payment.closer, "closer"), (payment.setter, "setter")):
-            if member is None:
-                continue
-            rate = rates.get((member.pk, role), Decimal(0))
-            lines.append(PayoutLine(
-                org=org, snapshot=snapshot, payment=payment, team_member=member, role=role,
-                source=payment.contact.original_source if payment.contact else "",
-                net_amount=payment.amount, commission=(payment.amount * rate / 100).quantize(
-                    Decimal("0.01")),
-            ))  # fmt: skip
-    PayoutLine.objects.bulk_create(lines)
+    payout_snapshot_create(org=org, start=first, end=last, actor=None)
