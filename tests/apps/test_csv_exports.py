@@ -25,7 +25,9 @@ from tests.factories import ContactFactory, DealFactory, PaymentFactory, RefundF
 
 pytestmark = pytest.mark.django_db
 
-PLANTED = ['=HYPERLINK("http://x")', "+1", "-2+3", "@SUM(A1)"]
+# Lower case: sources are case-folded on the way in (one channel whatever its spelling), and a
+# spreadsheet runs =hyperlink(...) as readily as =HYPERLINK(...).
+PLANTED = ['=hyperlink("http://x")', "+1", "-2+3", "@sum(a1)"]
 REFUNDED = PLANTED[0]
 
 
