@@ -19,6 +19,7 @@ from apps.orgs.access import (
     tenant_object,
 )
 from apps.orgs.models import ADMIN_ROLES, MANAGER_ROLES, Role, TeamMember
+from attribution.kpis.metrics import format_metric, metric_value
 
 # Everyone but viewers may file a PCF; whose calls a rep files is the selectors' business.
 PCF_WRITER_ROLES = frozenset(Role.values) - {Role.VIEWER}
@@ -283,18 +284,20 @@ def _portal_context(org, member) -> dict:
     }
 
 
-# The few KPIs a rep sees about their own month (KPIS.md names), from the shared KPI selector.
-REP_KPIS = (
-    ("solution_show_rate", "Show rate", "%"),
-    ("close_rate", "Close rate", "%"),
-    ("offer_rate", "Offer rate", "%"),
-    ("pcf_completion_rate", "PCFs filed", "%"),
-    ("triage_show_rate", "Triage show rate", "%"),
+# The few figures a rep sees about their own month (KPIS.md names), from the shared KPI selector.
+REP_FIGURES = (
+    ("deals_won", "Deals won"),
+    ("revenue", "Revenue"),
+    ("cash_collected", "Cash"),
+    ("solution_show_rate", "Show rate"),
+    ("close_rate", "Close rate"),
+    ("offer_rate", "Offer rate"),
+    ("pcf_completion_rate", "PCFs filed"),
+    ("triage_show_rate", "Triage show rate"),
 )
-REP_BASE = (("deals_won", "Deals won"), ("revenue", "Revenue"), ("cash_collected", "Cash"))
 
 
-def _rep_kpis(org, member) -> list[tuple[str, object, str]]:
+def _rep_kpis(org, member) -> list[tuple[str, str]]:
     start, end = month_bounds(timezone.localdate(timezone=org.tzinfo))
     summary = kpi_summary(
         org=org,
@@ -303,11 +306,13 @@ def _rep_kpis(org, member) -> list[tuple[str, object, str]]:
         closer=member if member.is_closer or not member.is_setter else None,
         setter=member if member.is_setter and not member.is_closer else None,
     )
-    rows = [(label, summary["base"].get(name), "") for name, label in REP_BASE]
-    for name, label, unit in REP_KPIS:
-        value = summary["kpis"].get(name)
-        rows.append((label, None if value is None else round(value * 100, 1), unit))
-    return rows
+    return [
+        (
+            label,
+            format_metric(name, metric_value(name, summary["base"], summary["kpis"]), org.currency),
+        )
+        for name, label in REP_FIGURES
+    ]
 
 
 @member_required()

@@ -76,6 +76,8 @@ def format_kpi(kpi: KPI, value: Decimal | None, currency: str | None = None) -> 
     """ "75.0%", "40.00×", "3,333.33" ("$3,333.33" with a currency), "3.0"; "—" without a value."""
     if value is None:
         return EMPTY
+    if not isinstance(value, Decimal):
+        value = Decimal(str(value))  # a JSON-ready float from kpi_summary
     if currency and kpi.unit == "money":
         return format_money(value, currency)
     shown = value * 100 if kpi.unit == "percent" else value

@@ -34,7 +34,9 @@ class Currency:
     symbol: str  # "" for currencies shown by their code
 
     def prefix(self) -> str:
-        return self.symbol if self.symbol else f"{self.code} "
+        if self.symbol:
+            return self.symbol
+        return f"{self.code} " if self.code else ""
 
 
 # Active ISO 4217 codes with their minor units; symbols only where one is unambiguous to a

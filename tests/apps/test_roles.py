@@ -26,9 +26,14 @@ from tests.factories import (
 
 pytestmark = pytest.mark.django_db
 
-A_DEAL, B_DEAL = "1111.00", "2222.00"
-A_PAID, B_PAID = "333.00", "444.00"
-A_CASH, B_CASH = "5151.00", "6262.00"
+# As every page shows money: the currency's symbol, thousands grouped.
+A_DEAL, B_DEAL = "$1,111.00", "$2,222.00"
+A_PAID, B_PAID = "$333.00", "$444.00"
+A_CASH, B_CASH = "$5,151.00", "$6,262.00"
+
+
+def _amount(shown: str) -> Decimal:
+    return Decimal(shown.lstrip("$").replace(",", ""))
 
 
 @pytest.fixture
@@ -48,11 +53,11 @@ def shared(team_a):
             meeting=meeting,
             outcome=f"outcome-of-{name}",
             deal_closed=True,
-            cash_collected=Decimal(cash),
-            contract_value=Decimal(cash),
+            cash_collected=_amount(cash),
+            contract_value=_amount(cash),
         )
-        DealFactory(org=org, contact=contact, closer=member, value=Decimal(deal))
-        PaymentFactory(org=org, contact=contact, closer=member, amount=Decimal(paid))
+        DealFactory(org=org, contact=contact, closer=member, value=_amount(deal))
+        PaymentFactory(org=org, contact=contact, closer=member, amount=_amount(paid))
         calls[name] = meeting
     SourceRecordFactory(org=org, contact=contact, provider="stripe", external_id="pi_of_b")
     return contact, calls
@@ -92,7 +97,7 @@ def test_a_manager_sees_both_closers_rows_of_the_shared_contact(client, team_a, 
 def test_a_setter_sees_the_calls_deals_and_payments_credited_to_them_only(client, team_a, shared):
     contact, calls = shared
     Meeting.objects.filter(pk=calls["a"].pk).update(setter=team_a.setter_member)
-    Deal.objects.filter(contact=contact, value=Decimal(A_DEAL)).update(setter=team_a.setter_member)
+    Deal.objects.filter(contact=contact, value=_amount(A_DEAL)).update(setter=team_a.setter_member)
     body = _page(client, team_a.setter, contact)
     assert reverse("meetings:detail", args=[calls["a"].pk]) in body
     assert A_DEAL in body

@@ -85,7 +85,7 @@ def test_many_dimes_and_twenty_cents_add_up_exactly(client, team_a):
         Decimal("45.00"),
     )
     html = page.content.decode()
-    assert 'data-total="gross">48.00<' in html and 'data-total="net">45.00<' in html
+    assert 'data-total="gross">$48.00<' in html and 'data-total="net">$45.00<' in html
 
     rows = list(
         csv.reader(

@@ -96,7 +96,7 @@ def test_a_manager_sees_the_org_with_totals_per_currency(client, team_a, ledger)
     )
     assert (eur.currency, eur.net, eur.is_org_currency) == ("EUR", Decimal("99.99"), False)
     assert "another currency, not added in" in html
-    assert "1050.00" in html and "1399.99" not in html
+    assert "$1,050.00" in html and "1,399.99" not in html
 
 
 def test_the_fixed_rate_is_for_reporting_only(client, team_a, ledger):
@@ -106,7 +106,7 @@ def test_the_fixed_rate_is_for_reporting_only(client, team_a, ledger):
     usd, eur = response.context["totals"]
     assert usd.net == Decimal("1050.00")
     assert eur.net_in_org_currency == Decimal("109.99")
-    assert "≈ 109.99 USD" in response.content.decode()
+    assert "≈ $109.99" in response.content.decode()
 
 
 def test_filters_and_the_csv_carry_the_same_numbers(client, team_a, ledger):
@@ -266,7 +266,7 @@ def test_payout_pages_are_for_managers(client, team_a, team_b):
     assert rows[-1][0] == "TOTAL" and rows[-1][5] == "USD" and rows[-1][7] == "1000.00"
     assert rows[-1][9] == "100.00"
     listing = client.get(reverse("payments:payouts")).content.decode()
-    assert "100.00 USD commission" in listing
+    assert "$100.00 commission" in listing
 
     client.force_login(team_b.owner)
     assert client.get(reverse("payments:payout_detail", args=[snapshot.pk])).status_code == 404
