@@ -23,6 +23,7 @@ from apps.orgs.admin_base import (
     OrgScopedAdmin,
     OrgScopedAdminForm,
     OrgScopedInlineMixin,
+    ReadOnlyAdminMixin,
     admin_org_ids,
 )
 from apps.orgs.models import Organization
@@ -252,7 +253,7 @@ def lift_selected(modeladmin, request, queryset):
 
 
 @admin.register(Suppression)
-class SuppressionAdmin(OrgScopedAdmin):
+class SuppressionAdmin(ReadOnlyAdminMixin, OrgScopedAdmin):
     """Read-only: rows come from erasure, and go only by the audited lift."""
 
     actions = [lift_selected]
@@ -274,15 +275,6 @@ class SuppressionAdmin(OrgScopedAdmin):
         org = Organization.objects.filter(pk__in=admin_org_ids(request)).first()
         digests = suppression.search_digests(org=org, text=search_term)
         return queryset.filter(digest__in=digests), False
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(SourceRecord)

@@ -584,7 +584,9 @@ def _erased_for(org: Organization, records: Sequence[object]) -> _Erased | None:
         wanted.setdefault((model, provider, object_type), set()).add(external_id)
     owners: dict[tuple, int] = {}
     for (model, provider, object_type), ids in wanted.items():
-        for external_id, contact_id in _erased_owners(org, model, provider, object_type, ids):
+        for external_id, contact_id in _object_owners(
+            org, model, provider, object_type, ids, owner=ERASED_OWNER
+        ):
             owners[(model, provider, object_type, external_id)] = contact_id
     contacts = Contact.objects.for_org(org).in_bulk(set(owners.values()))
     erased = _Erased({}, {}, contacts=revealed)
@@ -626,30 +628,6 @@ def _suppressed(org: Organization, records: Sequence[object], erased: _Erased) -
             if id(person) in found:
                 erased.records.setdefault(id(record), found[id(person)])
                 erased.people[id(person)] = found[id(person)]
-
-
-def _erased_owners(
-    org: Organization, model: str, provider: str, object_type: str | None, ids: set[str]
-) -> list[tuple[str, int]]:
-    erased = {"contact__erased_at__isnull": False}
-    if model == "payment":
-        rows = (
-            Payment.objects.for_org(org)
-            .filter(Q(external_id__in=ids) | Q(charge_id__in=ids), provider=provider, **erased)
-            .values_list("external_id", "charge_id", "contact_id")
-        )
-        return [(key, contact) for ext, charge, contact in rows for key in (ext, charge) if key]
-    if model == "source":
-        queryset = SourceRecord.objects.for_org(org).filter(object_type=object_type)
-    else:
-        queryset = {"meeting": Meeting, "deal": Deal, "call": CallActivity}[model].objects.for_org(
-            org
-        )
-    return list(
-        queryset.filter(provider=provider, external_id__in=ids, **erased).values_list(
-            "external_id", "contact_id"
-        )
-    )
 
 
 def _object_key(record: object) -> str | None:
@@ -801,7 +779,9 @@ def _held_for(org: Organization, records: Sequence[object]) -> _Held:
         wanted.setdefault((model, provider, object_type), set()).add(external_id)
     owners: dict[str, int] = {}
     for (model, provider, object_type), ids in wanted.items():
-        for external_id, contact_id in _held_owners(org, model, provider, object_type, ids):
+        for external_id, contact_id in _object_owners(
+            org, model, provider, object_type, ids, owner=LIVE_OWNER
+        ):
             owners.setdefault(_held_key((model, provider, object_type, external_id)), contact_id)
     held = _Held({}, {})
     for record, record_lookups in zip(records, lookups, strict=True):
@@ -820,20 +800,31 @@ def _held_for(org: Organization, records: Sequence[object]) -> _Held:
     return held
 
 
-def _held_owners(
-    org: Organization, model: str, provider: str, object_type: str | None, ids: set[str]
+# Whose contact an object already held belongs to: an erased person's (their records stay
+# nameless) or a live one's (one object, one contact). One lookup, two kinds of owner.
+ERASED_OWNER = {"contact__erased_at__isnull": False}
+LIVE_OWNER = {
+    "contact__isnull": False,
+    "contact__merged_into__isnull": True,
+    "contact__erased_at__isnull": True,
+}
+
+
+def _object_owners(
+    org: Organization,
+    model: str,
+    provider: str,
+    object_type: str | None,
+    ids: set[str],
+    *,
+    owner: dict,
 ) -> list[tuple[str, int]]:
-    """(external id, contact id) of the held objects among ``ids`` that have a live contact."""
-    live = {
-        "contact__isnull": False,
-        "contact__merged_into__isnull": True,
-        "contact__erased_at__isnull": True,
-    }
+    """(external id, contact id) of the objects among ``ids`` whose contact matches ``owner``."""
     ids = sorted(ids)  # one array parameter (field__any): a page's ids are a long IN list
     if model == "payment":
         rows = (
             Payment.objects.for_org(org)
-            .filter(Q(external_id__any=ids) | Q(charge_id__any=ids), provider=provider, **live)
+            .filter(Q(external_id__any=ids) | Q(charge_id__any=ids), provider=provider, **owner)
             .values_list("external_id", "charge_id", "contact_id")
         )
         return [(key, contact) for ext, charge, contact in rows for key in (ext, charge) if key]
@@ -844,7 +835,7 @@ def _held_owners(
             org
         )
     return list(
-        queryset.filter(provider=provider, external_id__any=ids, **live).values_list(
+        queryset.filter(provider=provider, external_id__any=ids, **owner).values_list(
             "external_id", "contact_id"
         )
     )

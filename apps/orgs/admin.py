@@ -4,7 +4,7 @@ from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.models import Group
 from django.http import Http404
 
-from apps.orgs.admin_base import OrgScopedAdmin
+from apps.orgs.admin_base import OrgScopedAdmin, ReadOnlyAdminMixin
 from apps.orgs.models import AuditLog, Invitation, Membership, Organization, TeamMember, User
 from apps.orgs.services import mfa_reset
 
@@ -100,21 +100,11 @@ class InvitationAdmin(OrgScopedAdmin):
 
 
 @admin.register(AuditLog)
-class AuditLogAdmin(OrgScopedAdmin):
+class AuditLogAdmin(ReadOnlyAdminMixin, OrgScopedAdmin):  # append-only, even for admins
     list_display = ["created_at", "action", "actor", "target_type", "target_id"]
     list_filter = ["action"]
     search_fields = ["action", "target_id", "actor__email"]
     list_select_related = ["actor"]
-
-    # The audit trail is append-only, even for admins.
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 # allauth's own admin shows every authenticator's data (the encrypted TOTP secret) and deletes

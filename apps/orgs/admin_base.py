@@ -451,3 +451,17 @@ class OrgScopedAdmin(OrgScopedFieldsMixin, admin.ModelAdmin):
         for obj in rows:
             _audit(request, obj, "admin.delete", audit_values(obj), {})
         return entries
+
+
+class ReadOnlyAdminMixin:
+    """Rows nobody adds, edits or deletes by hand in the admin (an append-only trail, a list
+    only an action may change); listed and opened, never changed."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
