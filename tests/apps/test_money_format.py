@@ -87,3 +87,9 @@ def test_the_dashboard_loads_a_partial_plotly_bundle_only_when_a_chart_shows(cli
     bundle = finders.find("vendor/plotly/plotly-finance-4.1.0.min.js")
     full = Path(settings.STATICFILES_DIRS[-1][1]) / "plotly.min.js"
     assert Path(bundle).stat().st_size < full.stat().st_size / 3
+
+
+def test_the_favicon_is_served(client):
+    response = client.get("/favicon.ico")
+    assert response.status_code == 301
+    assert finders.find(response["Location"].removeprefix(settings.STATIC_URL))
