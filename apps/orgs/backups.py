@@ -29,7 +29,8 @@ def libpq_environment(alias: str = "default") -> dict[str, str]:
     database = settings.DATABASES[alias]
     if database["ENGINE"] != "django.db.backends.postgresql":
         raise BackupError("backups need PostgreSQL (DATABASE_URL=postgres://...)")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
+    # The operator's own libpq settings (PGSSLMODE, PGSERVICEFILE...) still apply; Django's win.
+    env = dict(os.environ)
     for key, name in _ENVIRONMENT.items():
         if database.get(key):
             env[name] = str(database[key])
