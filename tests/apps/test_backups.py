@@ -189,3 +189,22 @@ def test_a_restore_keeps_the_numbers_and_erases_again_who_was_erased_after_the_d
     refused = _manage(fresh_database, "restore", str(dump), "--erasures", str(later))
     assert refused.returncode != 0
     assert "is not empty" in refused.stderr
+
+
+def test_a_failed_dump_leaves_no_backup_and_does_not_print_the_password(tmp_path):
+    db = settings.DATABASES["default"]
+    url = f"postgres://{db['USER']}:s3cret-pw@{db.get('HOST') or '127.0.0.1'}/attr_no_such_db"
+    done = subprocess.run(
+        [sys.executable, str(settings.BASE_DIR / "manage.py"), "backup", "--output", str(tmp_path)],
+        env={**os.environ, "DATABASE_URL": url},
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+
+    assert done.returncode != 0
+    assert "pg_dump failed" in done.stderr
+    assert "s3cret-pw" not in done.stderr + done.stdout
+    # No half-written dump that a retention script could take for a backup.
+    assert list(tmp_path.iterdir()) == []
