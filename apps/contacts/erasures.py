@@ -22,7 +22,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from apps.contacts.models import Contact, Suppression
-from apps.contacts.privacy import contact_erase
+from apps.contacts.privacy import contact_erase, person_contact_ids
 from apps.orgs.models import Organization
 from apps.orgs.services import audit_log_write
 
@@ -168,7 +168,7 @@ def _reapply_org(org: Organization, entry: dict) -> dict[str, int]:
             counts["suppressions"] += 1
         erased_now = set(
             Contact.objects.for_org(org)
-            .filter(erased_at__isnull=False)
+            .filter(pk__in=named, erased_at__isnull=False)
             .values_list("pk", flat=True)
         )
         for row in entry["erased_contacts"]:
@@ -177,14 +177,11 @@ def _reapply_org(org: Organization, entry: dict) -> dict[str, int]:
                 continue
             contact = Contact.objects.for_org(org).get(pk=pk)
             # The real erase service: names, identifiers, payloads and deliveries go, provider
-            # ids become pseudonyms, exactly as the first time.
+            # ids become pseudonyms, exactly as the first time. It erases the whole person, so
+            # the contacts merged with this one are done too.
+            erased_now |= set(person_contact_ids(org=org, contact=contact))
             contact_erase(org=org, contact=contact, actor=None)
             Contact.objects.for_org(org).filter(pk=pk).update(erased_at=_when(row["erased_at"]))
-            erased_now = set(
-                Contact.objects.for_org(org)
-                .filter(erased_at__isnull=False)
-                .values_list("pk", flat=True)
-            )
             counts["contacts"] += 1
         if counts["suppressions"] or counts["lifts"] or counts["contacts"]:
             audit_log_write(org=org, actor=None, action="erasures.reapply", **counts)
