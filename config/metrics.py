@@ -236,7 +236,7 @@ class OperationsCollector(Collector):
             ("provider",),
         )
         today = timezone.now().date()
-        org_ids = list(Organization.objects.values_list("pk", flat=True))
+        org_ids = list(Organization.objects.order_by().values_list("pk", flat=True))
         keys = {
             rejected_counter_key(org_id=org_id, provider=provider, day=today): provider
             for org_id in org_ids

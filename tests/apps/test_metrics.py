@@ -280,3 +280,22 @@ def test_the_alert_rules_and_the_dashboard_name_only_exposed_metrics(client, tok
     referenced = set().union(*(_referenced_metrics(e) for e in expressions))
     assert referenced, "no attribution_ metric referenced"
     assert referenced - exposed == set()
+
+
+def test_a_dependency_that_cannot_be_read_is_reported_not_a_500(client, token, team_a, monkeypatch):
+    from django.core.cache import cache
+    from django.db import OperationalError
+
+    from config.metrics import OperationsCollector
+
+    def down(self):
+        raise OperationalError("connection refused")
+
+    def redis_down(keys):
+        raise ConnectionError("Redis is away")
+
+    monkeypatch.setattr(OperationsCollector, "_database", down)
+    monkeypatch.setattr(cache, "get_many", redis_down)
+    text = scrape(client)
+    assert value(text, "attribution_dependency_up", dependency="database") == 0
+    assert value(text, "attribution_dependency_up", dependency="redis") == 0
