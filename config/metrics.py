@@ -22,9 +22,8 @@ from datetime import timedelta
 from django.conf import settings
 from django.core.cache import cache
 from django.db.models import Count, Min, OuterRef, Q, Subquery
-from django.http import Http404, HttpResponse
+from django.http import Http404, HttpResponse, HttpResponseNotAllowed
 from django.utils import timezone
-from django.views.decorators.http import require_GET
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
@@ -334,11 +333,13 @@ def _authorized(request, token: str) -> bool:
     return scheme.lower() == "bearer" and hmac.compare_digest(given.encode(), token.encode())
 
 
-@require_GET
 def metrics_view(request):
     token = settings.METRICS_TOKEN
     if not token:
         raise Http404  # not configured: nothing is exposed, and nothing says there is anything
+    if request.method not in ("GET", "HEAD"):
+        # After the token check: a 405 would tell an unconfigured site's visitors it exists.
+        return HttpResponseNotAllowed(["GET", "HEAD"])
     if not _authorized(request, token):
         response = HttpResponse("unauthorized\n", status=401, content_type="text/plain")
         response["WWW-Authenticate"] = 'Bearer realm="metrics"'

@@ -55,6 +55,7 @@ def test_it_is_a_404_without_a_configured_token(client, settings):
     settings.METRICS_TOKEN = ""
     assert client.get("/metrics").status_code == 404
     assert client.get("/metrics", headers={"Authorization": "Bearer "}).status_code == 404
+    assert client.post("/metrics").status_code == 404
 
 
 @pytest.mark.django_db
