@@ -368,6 +368,13 @@ LOGGING = {
     },
 }
 
+# --- metrics (issue 25) ---
+# /metrics (config/metrics.py) answers only a request bearing this token; unset, it is a 404.
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+# First, so a response's time includes every other middleware; URL names label the series.
+MIDDLEWARE.insert(0, "config.metrics.RequestMetricsMiddleware")
+# --- end metrics ---
+
 # The rollup key treats "no closer" as one value (NULLS NOT DISTINCT): PostgreSQL enforces it;
 # the SQLite used by `make run` cannot, and nothing there writes rollups concurrently.
 SILENCED_SYSTEM_CHECKS = ["models.W047"]
