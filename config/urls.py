@@ -8,6 +8,7 @@ from django.utils.html import format_html
 from django.utils.http import url_has_allowed_host_and_scheme
 
 from apps.integrations.urls import webhook_urlpatterns
+from apps.ops.views import readyz
 
 
 def _admin_login(request):
@@ -47,6 +48,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
     path("healthz", healthz, name="healthz"),
+    path("readyz", readyz, name="readyz"),
     path("favicon.ico", favicon, name="favicon"),
     path("", include("apps.kpis.urls")),
     path("calls/", include("apps.meetings.urls")),
