@@ -16,8 +16,6 @@ from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.migrations.executor import MigrationExecutor
 from django.db.models import Min
-from redis.backoff import NoBackoff
-from redis.retry import Retry
 
 from apps.integrations.models import WebhookEvent
 
@@ -46,8 +44,6 @@ def _redis(url: str) -> redis.Redis:
             url,
             socket_connect_timeout=timeout,
             socket_timeout=timeout,
-            # redis-py retries three times by default: a hung Redis would take four timeouts.
-            retry=Retry(NoBackoff(), 0),
         )
         _redis_clients[url] = client
     return client

@@ -1,18 +1,21 @@
 """/readyz, the readiness probe: each dependency, stopped or faked absent, is reported by name
 with a 503, and a healthy installation answers 200 with every check passing."""
 
+import io
 import json
+import socket
 import time
 from datetime import timedelta
 
 import pytest
+from django.core.management import CommandError, call_command
 from django.db import connections
 from django.db.migrations.executor import MigrationExecutor
 from django.urls import reverse
 from django.utils import timezone
 
 from apps.integrations.models import WebhookEvent
-from apps.ops import health
+from apps.ops import health, probe
 from apps.ops.tasks import beat_heartbeat_task
 from tests.factories import OrganizationFactory
 
@@ -220,3 +223,44 @@ def test_liveness_asks_no_dependency(client, settings, monkeypatch):
     response = client.get(reverse("healthz"))
 
     assert response.status_code == 200
+
+
+def test_a_hung_redis_fails_after_its_socket_timeout_not_later(client, settings):
+    # Accepts connections (the kernel's backlog) and never answers: a Redis that hangs.
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(8)
+        settings.REDIS_URL = f"redis://127.0.0.1:{listener.getsockname()[1]}/0"
+        settings.READYZ_REDIS_TIMEOUT_SECONDS = 0.5
+
+        started = time.perf_counter()
+        status, body = _ready(client)
+        elapsed = time.perf_counter() - started
+
+    assert status == 503
+    assert body["checks"]["redis"]["detail"] == "error: TimeoutError"
+    # The probe's own timeout, not the cache's 2 s nor the kernel's minutes.
+    assert elapsed < 1.0
+
+
+def test_the_readiness_command_fails_on_a_stale_beat_and_passes_on_a_fresh_one(settings):
+    with pytest.raises(CommandError):
+        call_command("readiness", "--check", "beat", stdout=io.StringIO())
+
+    beat_heartbeat_task()
+    out = io.StringIO()
+    call_command("readiness", "--check", "beat", stdout=out)
+    assert json.loads(out.getvalue())["checks"]["beat"]["ok"] is True
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_container_probe_exits_by_the_answer(live_server, monkeypatch):
+    monkeypatch.setenv("PORT", live_server.url.rsplit(":", 1)[1])
+    monkeypatch.delenv("ALLOWED_HOSTS", raising=False)
+
+    assert probe.main(["probe", "/healthz"]) == 0
+    assert probe.main(["probe", "/readyz"]) == 1  # no beat heartbeat yet
+    beat_heartbeat_task()
+    assert probe.main(["probe", "/readyz"]) == 0
+    monkeypatch.setenv("PORT", "1")
+    assert probe.main(["probe", "/healthz"]) == 1
