@@ -21,4 +21,9 @@ RUN DEBUG=0 SECRET_KEY=build-only ALLOWED_HOSTS=build DATABASE_URL=sqlite:////tm
     python manage.py collectstatic --noinput && rm -rf var
 USER app
 EXPOSE 8000
+# Liveness only (the process answers): a dead database must not get every web container
+# restarted. Readiness (/readyz) is for the load balancer and compose's web healthcheck. The
+# worker and beat services replace this check with their own (docker-compose.yml).
+HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
+    CMD ["python", "-m", "apps.ops.probe", "/healthz"]
 CMD ["sh", "-c", "gunicorn config.wsgi:application --bind 0.0.0.0:${PORT} --workers ${WEB_CONCURRENCY:-4} --access-logfile - --timeout 30"]

@@ -345,6 +345,24 @@ PERMISSIONS_POLICY = {
 }
 # --- end Content-Security-Policy and Permissions-Policy ---
 
+# --- health (issue 25) ---
+# /healthz is liveness (no dependency is asked); /readyz is readiness (apps/ops/health.py):
+# database, Redis, migrations, beat's heartbeat and the webhook inbox's oldest pending row.
+INSTALLED_APPS += ["apps.ops"]
+READYZ_BEAT_MAX_AGE_MINUTES = env.int("READYZ_BEAT_MAX_AGE_MINUTES", default=10)
+READYZ_INBOX_MAX_AGE_MINUTES = env.int("READYZ_INBOX_MAX_AGE_MINUTES", default=15)
+# A dead dependency must answer the probe fast, not hold a gunicorn worker for its timeout.
+READYZ_REDIS_TIMEOUT_SECONDS = env.float("READYZ_REDIS_TIMEOUT_SECONDS", default=1.0)
+READYZ_DB_STATEMENT_TIMEOUT_MS = env.int("READYZ_DB_STATEMENT_TIMEOUT_MS", default=1000)
+if DATABASES["default"]["ENGINE"].endswith("postgresql"):
+    # libpq waits for a silent host forever; every connection, not only the probe's, gives up.
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
+        "connect_timeout", env.int("DB_CONNECT_TIMEOUT", default=5)
+    )
+# Container probes speak plain HTTP on the container's own port: no redirect to HTTPS for them.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
+# --- end health ---
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

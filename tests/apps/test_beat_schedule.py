@@ -21,6 +21,7 @@ EXPECTED = {
         "*",
     ),
     "kpis: nightly rollup rebuild": ("apps.kpis.tasks.rollup_rebuild_nightly", "30", "3"),
+    "ops: beat heartbeat": ("apps.ops.tasks.beat_heartbeat_task", "*", "*"),
 }
 
 

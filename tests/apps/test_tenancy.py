@@ -18,7 +18,15 @@ MARKER = "Zanzibar-Secret"
 # URL prefixes that are not tenant pages: sign-in flows, the admin (walked separately), health,
 # the favicon's redirect to a static file, and the providers' webhook endpoints (no session;
 # signed per org, tested in tests/apps/integrations/test_webhooks.py).
-NOT_TENANT_PAGES = ("admin/", "accounts/", "healthz", "favicon.ico", "metrics", "webhooks/")
+NOT_TENANT_PAGES = (
+    "admin/",
+    "accounts/",
+    "healthz",
+    "readyz",
+    "favicon.ico",
+    "metrics",
+    "webhooks/",
+)
 
 
 def _walk(patterns, prefix=""):
