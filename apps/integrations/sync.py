@@ -152,6 +152,7 @@ def sync_run(
             finished_at=timezone.now(),
         )
         run = SyncRun.objects.create(org=org, provider=provider, full=full)
+        logger.info("sync run %s of %s/%s started (full=%s)", run.pk, org.slug, provider, full)
         started = time.monotonic()
         try:
             if client is None:
@@ -190,6 +191,10 @@ def sync_run(
                 run.status = SyncRun.Status.FAILED
                 run.error = run.error or "stopped"
             run.save()
+            logger.info(
+                "sync run %s of %s/%s %s in %ss",
+                run.pk, org.slug, provider, run.status, run.progress["duration_s"],
+            )  # fmt: skip
             if on_progress:
                 on_progress(run)
     return run
