@@ -11,11 +11,12 @@ email or a name is personal data (see README, Personal data).
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import logging
 import re
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextvars import ContextVar, Token
 from typing import Any
 
@@ -53,6 +54,13 @@ def bound(**fields: Any) -> Iterator[None]:
         yield
     finally:
         reset(token)
+
+
+def carried(function: Callable[[], Any]) -> Callable[[], Any]:
+    """``function`` to run later (``on_commit``) in the context it was made in: a task enqueued
+    after the request's transaction commits still carries the request's id."""
+    context = contextvars.copy_context()
+    return lambda: context.run(function)
 
 
 def sane_request_id(value: str | None) -> str | None:

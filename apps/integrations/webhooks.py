@@ -341,7 +341,7 @@ def webhook_receive(
     # After the commit (at once in autocommit mode). robust: a broker outage must not turn a
     # stored event into a 500 (the provider would retry, harmlessly); the requeue sweep
     # enqueues it later.
-    transaction.on_commit(lambda: _enqueue(event.pk), robust=True)
+    transaction.on_commit(log_context.carried(lambda: _enqueue(event.pk)), robust=True)
     return Answer(200, {"ok": True}, event=event)
 
 
