@@ -2,7 +2,9 @@
 
 An error event leaves the installation, so it carries no personal data: no request body, no
 cookies, only headers that say nothing about a person, no user email (ids stay: they identify a
-row, not a person), and anything in a message that looks like an email or a phone number masked.
+row, not a person), no frame variables, and anything in a message that looks like an email or a
+phone number masked. A name in free text cannot be recognised: the app's own exceptions name
+fields and ids, never values (webhooks._error_text), which is what keeps names out.
 """
 
 from __future__ import annotations
