@@ -43,3 +43,30 @@ def test_a_sync_runs_lines_carry_its_task_id_and_no_person(team_a):
     )
     assert any("@" in value for value in people)
     assert {value for value in people for line in lines if value in line} == set()
+
+
+def test_an_item_a_sync_refuses_is_logged_by_its_ref_and_error_class_only(team_a):
+    from apps.integrations.sync import SYNCERS
+    from attribution.sources.records import ParseError
+
+    run = SyncRun.objects.create(org=team_a.org, provider="calendly")
+    syncer = SYNCERS["calendly"](
+        org=team_a.org, client=None, run=run, full=False, since=None, on_progress=None
+    )
+
+    def quoting(item):
+        raise ValueError(f"not a phone: {item['phone']} of {item['email']}")
+
+    def naming(item):
+        raise ParseError("calendly.invitee.email is missing")
+
+    with json_log_lines() as lines:
+        syncer.ingest(
+            "invitees", {"id": "IN1", "phone": "+1 415 555 1999", "email": "a@b.co"}, quoting
+        )
+        syncer.ingest("invitees", {"id": "IN2"}, naming)
+    messages = [record["message"] for record in parsed(lines)]
+    assert messages == [
+        f"sync {team_a.org.slug} invitees IN1: ValueError",
+        f"sync {team_a.org.slug} invitees IN2: ParseError: calendly.invitee.email is missing",
+    ]
