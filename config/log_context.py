@@ -123,9 +123,16 @@ class RequestContextMiddleware:
 def json_formatter() -> logging.Formatter:
     from pythonjsonlogger.json import JsonFormatter
 
+    from config.log_redaction import redact
+
+    class _JsonFormatter(JsonFormatter):
+        # It formats the traceback afresh instead of using the exc_text RedactResetKeys left.
+        def formatException(self, ei) -> str:
+            return redact(super().formatException(ei))
+
     # Record attributes that are not standard (the context fields, any ``extra=``) are added
     # by the formatter itself; these are renamed to the keys the log pipeline indexes.
-    return JsonFormatter(
+    return _JsonFormatter(
         "%(levelname)s %(name)s %(message)s",
         rename_fields={"levelname": "level", "name": "logger"},
         timestamp=True,
