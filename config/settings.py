@@ -393,6 +393,32 @@ METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
 MIDDLEWARE.insert(0, "config.metrics.RequestMetricsMiddleware")
 # --- end metrics ---
 
+# --- logging (issue 25) ---
+# Every line carries request_id, org, user_id, task_id, task_name and provider where known
+# (config.log_context). LOG_FORMAT=json writes one JSON object per line for a log pipeline;
+# text is the format above. JSON unless DEBUG: production logs are read by machines.
+LOG_FORMAT = env.str("LOG_FORMAT", default="text" if DEBUG else "json")
+if LOG_FORMAT not in {"text", "json"}:
+    raise ImproperlyConfigured(f"LOG_FORMAT must be text or json, not {LOG_FORMAT!r}.")
+LOGGING["formatters"]["json"] = {"()": "config.log_context.json_formatter"}
+LOGGING["filters"]["log_context"] = {"()": "config.log_context.ContextFilter"}
+LOGGING["handlers"]["console"]["formatter"] = "plain" if LOG_FORMAT == "text" else "json"
+LOGGING["handlers"]["console"]["filters"].append("log_context")
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1,
+    "config.log_context.RequestContextMiddleware",
+)
+# Workers log through the handler above (context fields, JSON, reset-key redaction) instead of
+# the one Celery would put on the root logger.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+from config.sentry import sentry_init  # noqa: E402 - kept inside this block
+
+SENTRY_DSN = env.str("SENTRY_DSN", default="")
+SENTRY_ENVIRONMENT = env.str("SENTRY_ENVIRONMENT", default="development" if DEBUG else "production")
+SENTRY_RELEASE = env.str("SENTRY_RELEASE", default="unknown")
+sentry_init(dsn=SENTRY_DSN, environment=SENTRY_ENVIRONMENT, release=SENTRY_RELEASE)
+# --- end logging (issue 25) ---
+
 # The rollup key treats "no closer" as one value (NULLS NOT DISTINCT): PostgreSQL enforces it;
 # the SQLite used by `make run` cannot, and nothing there writes rollups concurrently.
 SILENCED_SYSTEM_CHECKS = ["models.W047"]

@@ -152,6 +152,7 @@ def sync_run(
             finished_at=timezone.now(),
         )
         run = SyncRun.objects.create(org=org, provider=provider, full=full)
+        logger.info("sync run %s of %s/%s started (full=%s)", run.pk, org.slug, provider, full)
         started = time.monotonic()
         try:
             if client is None:
@@ -190,6 +191,10 @@ def sync_run(
                 run.status = SyncRun.Status.FAILED
                 run.error = run.error or "stopped"
             run.save()
+            logger.info(
+                "sync run %s of %s/%s %s in %ss",
+                run.pk, org.slug, provider, run.status, run.progress["duration_s"],
+            )  # fmt: skip
             if on_progress:
                 on_progress(run)
     return run
@@ -725,7 +730,11 @@ class ProviderSync:
     def _failed(self, resource: str, ref: str, exc: Exception) -> None:
         self.run.failed += 1
         self.errors.append(f"{resource} {ref}: {exc}"[:300])
-        logger.warning("sync %s %s %s: %s", self.org.slug, resource, ref, exc)
+        # The parsers' own errors name a field, never its value; any other message (a
+        # ValueError, a value a service refused) may quote a person's details: class only.
+        own = isinstance(exc, ParseError | UnsupportedEvent)
+        detail = f"{type(exc).__name__}: {exc}" if own else type(exc).__name__
+        logger.warning("sync %s %s %s: %s", self.org.slug, resource, ref, detail)
 
     def discovered(self, key: str) -> None:
         self.reconciliation[key] = self.reconciliation.get(key, 0) + 1

@@ -20,6 +20,7 @@ from apps.integrations.sync import (
     sync_run,
 )
 from apps.orgs.models import Organization
+from config import log_context
 
 logger = logging.getLogger(__name__)
 
@@ -42,26 +43,27 @@ def sync_provider_task(self, org_id: int, provider: str, full: bool = False) -> 
     org = Organization.objects.filter(pk=org_id).first()
     if org is None:
         return None  # the org was deleted since it was enqueued
-    try:
-        run = sync_run(org=org, provider=provider, full=full)
-    except SyncNotConfigured as exc:
-        logger.info("sync skipped: %s", exc)
-        return None
-    except SyncAlreadyRunning:
-        return None  # the running one covers this request
-    if run.status != SyncRun.Status.FAILED:
+    with log_context.bound(org=org.slug, provider=provider):
+        try:
+            run = sync_run(org=org, provider=provider, full=full)
+        except SyncNotConfigured as exc:
+            logger.info("sync skipped: %s", exc)
+            return None
+        except SyncAlreadyRunning:
+            return None  # the running one covers this request
+        if run.status != SyncRun.Status.FAILED:
+            return run.pk
+        if run.error.startswith(SoftTimeLimitExceeded.__name__):
+            # A long backfill hit the time limit with its cursor saved: carry on in a fresh task.
+            sync_provider_task.delay(org_id, provider, full)
+        elif self.request.is_eager:
+            # In-process (no broker): a retry would run at once, not in 15 minutes, making one
+            # click four runs against a provider that is down. The nightly run tries again.
+            return run.pk
+        elif not Credential.objects.filter(
+            org=org, provider=provider, rejected_at__isnull=False
+        ).exists():
+            # Provider trouble: try again later; the cursor keeps what was already done. A refused
+            # credential is not retried: it waits for someone to save a new one.
+            raise self.retry(countdown=15 * 60 * (self.request.retries + 1))
         return run.pk
-    if run.error.startswith(SoftTimeLimitExceeded.__name__):
-        # A long backfill hit the time limit with its cursor saved: carry on in a fresh task.
-        sync_provider_task.delay(org_id, provider, full)
-    elif self.request.is_eager:
-        # In-process (no broker): a retry would run at once, not in 15 minutes, making one
-        # click four runs against a provider that is down. The nightly run tries again.
-        return run.pk
-    elif not Credential.objects.filter(
-        org=org, provider=provider, rejected_at__isnull=False
-    ).exists():
-        # Provider trouble: try again later; the cursor keeps what was already done. A refused
-        # credential is not retried: it waits for someone to save a new one.
-        raise self.retry(countdown=15 * 60 * (self.request.retries + 1))
-    return run.pk

@@ -3,6 +3,8 @@ integrations page."""
 
 from __future__ import annotations
 
+import logging
+
 from django.conf import settings
 from django.contrib import messages
 from django.http import JsonResponse
@@ -16,6 +18,9 @@ from apps.integrations import services, webhooks
 from apps.integrations.forms import CredentialForm
 from apps.orgs.access import member_required
 from apps.orgs.models import ADMIN_ROLES
+from config import log_context
+
+logger = logging.getLogger(__name__)
 
 
 def _json(status: int, body: dict) -> JsonResponse:
@@ -53,6 +58,8 @@ def webhook(request, provider: str, org_slug: str):
     org, secrets = webhooks.webhook_receiver(org_slug=org_slug, provider=provider)
     if org is None:
         return _json(404, {"error": "unknown organization"})
+    # The request's context ends with the request (RequestContextMiddleware resets it).
+    log_context.bind(org=org.slug, provider=provider)
     limit = settings.WEBHOOK_MAX_BODY_BYTES
     too_big = {"error": f"body larger than {limit} bytes"}
     try:
@@ -66,6 +73,12 @@ def webhook(request, provider: str, org_slug: str):
         return _json(413, too_big)
     answer = webhooks.webhook_receive(
         org=org, provider=provider, headers=request.headers, body=body, secrets=secrets
+    )
+    # Ids only: the body is a person's details.
+    logger.info(
+        "webhook answered %s: event=%s",
+        answer.status,
+        answer.event.pk if answer.event else None,
     )
     return _json(answer.status, answer.body)
 

@@ -37,6 +37,7 @@ from attribution.signatures import SignatureError
 from attribution.sources import clean
 from attribution.sources._fields import text
 from attribution.sources.records import ParseError, UnsupportedEvent
+from config import log_context
 
 logger = logging.getLogger(__name__)
 
@@ -340,7 +341,7 @@ def webhook_receive(
     # After the commit (at once in autocommit mode). robust: a broker outage must not turn a
     # stored event into a 500 (the provider would retry, harmlessly); the requeue sweep
     # enqueues it later.
-    transaction.on_commit(lambda: _enqueue(event.pk), robust=True)
+    transaction.on_commit(log_context.carried(lambda: _enqueue(event.pk)), robust=True)
     return Answer(200, {"ok": True}, event=event)
 
 
@@ -416,6 +417,7 @@ def webhook_event_process(*, event_pk: int, final: bool = False) -> Outcome | No
     On failure the row records the attempt and the error (``failed`` when ``final``) and the
     exception propagates for the task to retry; :class:`PermanentError` is failed at once.
     """
+    context = None
     try:
         with transaction.atomic():
             event = (
@@ -423,7 +425,9 @@ def webhook_event_process(*, event_pk: int, final: bool = False) -> Outcome | No
                 .select_related("org")
                 .get(pk=event_pk)
             )
+            context = log_context.bind(org=event.org.slug, provider=event.provider)
             if event.status == WebhookEvent.Status.PROCESSED:
+                logger.info("webhook event %s already processed", event_pk)
                 return None
             ignored = ""
             try:
@@ -453,6 +457,7 @@ def webhook_event_process(*, event_pk: int, final: bool = False) -> Outcome | No
             event.error = (IGNORED + ignored)[:ERROR_MAX_CHARS] if ignored else ""
             event.processed_at = timezone.now()
             event.save(update_fields=["status", "attempts", "error", "processed_at"])
+            logger.info("webhook event %s processed: %s", event_pk, outcome)
             return outcome
     except WebhookEvent.DoesNotExist:
         raise PermanentError(f"webhook event {event_pk} does not exist") from None
@@ -471,6 +476,9 @@ def webhook_event_process(*, event_pk: int, final: bool = False) -> Outcome | No
         # Anything else is re-raised without the original, not even as its __cause__: the
         # task logs and stores the exception it retries with.
         raise RetryableError(error) from None
+    finally:
+        if context is not None:
+            log_context.reset(context)
 
 
 def webhook_event_replay(*, event: WebhookEvent, actor: User | None) -> bool:

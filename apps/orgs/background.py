@@ -12,13 +12,18 @@ from celery import current_app
 from django.conf import settings
 from django.db import connections
 
+from config import log_context
+
 logger = logging.getLogger(__name__)
 
 
 def enqueue(task, *args) -> None:
     if current_app.conf.task_always_eager and settings.EAGER_TASKS_IN_THREAD:
+        # A thread starts with an empty context: carried() keeps the request's id on its lines.
         thread = threading.Thread(
-            target=_run, args=(task, args), name=f"task {task.name}", daemon=True
+            target=log_context.carried(lambda: _run(task, args)),
+            name=f"task {task.name}",
+            daemon=True,
         )
         thread.start()
         return

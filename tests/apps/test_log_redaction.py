@@ -1,6 +1,7 @@
 """Issue 17: a password-reset link's key never reaches a log, the access log included."""
 
 import contextlib
+import json
 import logging
 import os
 import socket
@@ -97,3 +98,18 @@ def test_an_exception_quoting_a_reset_link_is_redacted():
     formatted = logging.Formatter().format(record)
     assert KEY not in formatted
     assert "/password/reset/key/[redacted]/" in formatted
+
+
+def test_a_json_line_of_an_exception_quoting_a_reset_link_is_redacted():
+    from config.log_context import json_formatter
+
+    try:
+        raise ValueError(f"no such key: {RESET_PATH}")
+    except ValueError:
+        record = logging.LogRecord(
+            "django.request", logging.ERROR, __file__, 1, "at %s", (RESET_PATH,), sys.exc_info()
+        )
+    RedactResetKeys().filter(record)
+    line = json_formatter().format(record)
+    assert KEY not in line
+    assert "/password/reset/key/[redacted]/" in json.loads(line)["exc_info"]

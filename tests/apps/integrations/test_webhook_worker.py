@@ -65,8 +65,9 @@ def _dsn() -> str:
 
 
 class Worker:
-    def __init__(self, log: Path):
+    def __init__(self, log: Path, **extra_env: str):
         env = {
+            **extra_env,
             # Not the xdist variables: settings_test would shift the Redis database once more.
             **{k: v for k, v in os.environ.items() if not k.startswith("PYTEST_XDIST")},
             "DJANGO_SETTINGS_MODULE": "config.settings_test",
