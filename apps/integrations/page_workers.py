@@ -28,6 +28,8 @@ import traceback
 from multiprocessing.connection import Connection, wait
 from typing import Any
 
+from apps.integrations.errors import quotes_values, run_error_text
+
 # How long a worker may take to say it is ready (Django's start-up) or to stop when asked.
 START_TIMEOUT = 60
 STOP_TIMEOUT = 10
@@ -211,8 +213,9 @@ def _serve(inbox: Connection, outbox: Connection, page_apply) -> None:
         try:
             outbox.send(page_apply(job))
         except Exception as exc:
-            traceback.print_exc()
-            outbox.send({"seq": job.get("seq"), "failure": f"{type(exc).__name__}: {exc}"[:2000]})
+            if not quotes_values(exc):  # a database error's traceback quotes the refused value
+                traceback.print_exc()
+            outbox.send({"seq": job.get("seq"), "failure": run_error_text(exc)})
 
 
 if __name__ == "__main__":

@@ -42,12 +42,14 @@ from apps.integrations.clients.close import CloseClient
 from apps.integrations.clients.stripe import StripeClient
 from apps.integrations.clients.typeform import TypeformClient
 from apps.integrations.clients.whop import WhopClient
+from apps.integrations.errors import quotes_values, run_error_text
+from apps.integrations.limits import field_limits
 from apps.integrations.models import Credential, SyncCursor, SyncRun
 from apps.integrations.page_workers import PagePool, PageWorkerError
 from apps.integrations.services import credential_reject
 from apps.kpis.signals import rollups_deferred
 from apps.orgs.models import Organization, TeamMember
-from attribution.sources import calendly, close, stripe, typeform, whop
+from attribution.sources import calendly, clean, close, stripe, typeform, whop
 from attribution.sources.records import ParseError, UnsupportedEvent
 
 logger = logging.getLogger(__name__)
@@ -176,9 +178,12 @@ def sync_run(
             run.status = SyncRun.Status.FAILED
             run.error = str(exc)
         except Exception as exc:
-            logger.exception("sync %s/%s failed", org.slug, provider)
             run.status = SyncRun.Status.FAILED
-            run.error = f"{type(exc).__name__}: {exc}"[:2000]
+            run.error = run_error_text(exc)
+            if quotes_values(exc):
+                logger.error("sync %s/%s failed: %s", org.slug, provider, run.error)
+            else:
+                logger.exception("sync %s/%s failed", org.slug, provider)
         finally:
             run.finished_at = timezone.now()
             run.progress = {
@@ -672,13 +677,16 @@ class ProviderSync:
         ref = str(item.get(ref_key, "?"))
         self.run.fetched += 1
         try:
-            records = list(parse(item))
+            # The webhooks' cleaning, for the same reasons: a NUL or a lone surrogate in an API
+            # item is refused by PostgreSQL, and text longer than its column by the services,
+            # which failed the whole page's transaction, not just the item.
+            limits = field_limits()
+            records = [clean.fit_record(record, limits) for record in parse(item)]
+            kept = clean.clean_json(raw if raw is not None else item)
         except (ParseError, UnsupportedEvent, ValueError) as exc:
             self._failed(resource, ref, exc)
             return
-        self._pending.append(
-            _Pending(resource, ref, records, raw if raw is not None else item, then)
-        )
+        self._pending.append(_Pending(resource, ref, records, kept, then))
 
     def _flush(self, pending: list[_Pending]) -> None:
         """Applies queued items in one ingest_records call and counts each item by what

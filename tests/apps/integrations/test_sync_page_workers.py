@@ -304,15 +304,38 @@ def test_namesakes_on_pages_applied_at_the_same_time_are_still_reviewed(workers)
     assert run.reconciliation["namesakes_reviewed_side_by_side"] == 1
 
 
-def test_a_page_a_worker_cannot_apply_fails_the_run_and_the_cursor_stays_before_it(workers):
-    answers = [response(i, token=f"tok-{i:03d}") for i in range(12)]
-    answers[6]["token"] = "x" * 300  # on page 2: longer than any external id PostgreSQL keeps
+@pytest.fixture
+def refused_token():
+    """PostgreSQL refuses one response's row, in whichever process writes it: a page no worker
+    can apply (parsing fits every value to its column, so no payload can do this any more)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "CREATE FUNCTION refuse_tok_006() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+            "IF NEW.external_id = 'tok-006' THEN "
+            "RAISE EXCEPTION 'refused row of ada@example.com' USING ERRCODE = '22001'; "
+            "END IF; RETURN NEW; END $$"
+        )
+        cursor.execute(
+            "CREATE TRIGGER refuse_tok_006 BEFORE INSERT ON contacts_sourcerecord "
+            "FOR EACH ROW EXECUTE FUNCTION refuse_tok_006()"
+        )
+    yield
+    with connection.cursor() as cursor:
+        cursor.execute("DROP TRIGGER refuse_tok_006 ON contacts_sourcerecord")
+        cursor.execute("DROP FUNCTION refuse_tok_006()")
+
+
+def test_a_page_a_worker_cannot_apply_fails_the_run_and_the_cursor_stays_before_it(
+    workers, refused_token
+):
+    answers = [response(i, token=f"tok-{i:03d}") for i in range(12)]  # tok-006: on page 2
     org = new_org("refused")
 
     run = typeform_sync(org, answers)
 
     assert run.status == SyncRun.Status.FAILED
-    assert run.error.startswith("SyncError: responses:F1 page 2 of this run: DataError: value too")
+    assert run.error.startswith("SyncError: responses:F1 page 2 of this run: DataError")
+    assert "ada@example.com" not in run.error  # the database quoted it; the run does not
     walk = SyncCursor.objects.get(org=org, provider="typeform").cursor["walk"]
     assert walk["position"] == {"after": "tok-003"}
     assert run.progress["resources"]["responses:F1"] == {"pages": 1, "items": 4}
