@@ -1,10 +1,10 @@
 from django.contrib import admin
 from django.contrib.auth.views import redirect_to_login
 from django.contrib.staticfiles.storage import staticfiles_storage
-from django.http import HttpResponseForbidden, JsonResponse
+from django.core.exceptions import PermissionDenied
+from django.http import JsonResponse
 from django.shortcuts import redirect
 from django.urls import include, path, reverse
-from django.utils.html import format_html
 from django.utils.http import url_has_allowed_host_and_scheme
 
 from apps.integrations.urls import webhook_urlpatterns
@@ -20,14 +20,11 @@ def _admin_login(request):
     if request.user.is_authenticated:
         if admin.site.has_permission(request):
             return redirect(target)
-        # Signed in, but admin is for staff: sending them back to the admin would loop.
-        return HttpResponseForbidden(
-            format_html(
-                "<h1>No admin access</h1><p>You are signed in as {}, which has no access to the "
-                'admin.</p><p><a href="{}">Back to the site</a></p>',
-                request.user,
-                "/",
-            )
+        # Signed in, but admin is for staff: sending them back to the admin would loop. The
+        # site's own 403 page says so, with its navigation.
+        raise PermissionDenied(
+            "The admin is for the owners and admins of an organisation: your account "
+            "has no access to the admin."
         )
     return redirect_to_login(target)
 

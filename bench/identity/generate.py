@@ -424,6 +424,13 @@ def generate(*, records: int, seed: int) -> tuple[list[dict[str, object]], dict[
 
 def write(out_dir: Path, *, records: int, seed: int) -> tuple[Path, Path]:
     rows, truth = generate(records=records, seed=seed)
+    return write_population(out_dir, rows, truth)
+
+
+def write_population(
+    out_dir: Path, rows: list[dict[str, object]], truth: dict[str, int]
+) -> tuple[Path, Path]:
+    """input.jsonl (the records) and truth.jsonl (record -> person), as run.py reads them."""
     out_dir.mkdir(parents=True, exist_ok=True)
     input_path, truth_path = out_dir / "input.jsonl", out_dir / "truth.jsonl"
     with input_path.open("w", encoding="utf-8") as handle:

@@ -24,7 +24,6 @@ a share limit or a rule of ``attribution.identity``.
 from __future__ import annotations
 
 import argparse
-import json
 import random
 import string
 from dataclasses import dataclass, field
@@ -32,7 +31,16 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import phonenumbers
-from generate import FIRST_NAMES, LAST_NAMES, NICKNAMES, _ascii, _format_phone, _slug, _typo
+from generate import (
+    FIRST_NAMES,
+    LAST_NAMES,
+    NICKNAMES,
+    _ascii,
+    _format_phone,
+    _slug,
+    _typo,
+    write_population,
+)
 
 # The generic generator's name lists plus more, so the skewed draw has a long tail.
 EXTRA_FIRST = [
@@ -330,15 +338,7 @@ def generate(*, records: int, seed: int) -> tuple[list[dict[str, object]], dict[
 
 def write(out_dir: Path, *, records: int, seed: int) -> tuple[Path, Path]:
     rows, truth = generate(records=records, seed=seed)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    input_path, truth_path = out_dir / "input.jsonl", out_dir / "truth.jsonl"
-    with input_path.open("w", encoding="utf-8") as handle:
-        for row in rows:
-            handle.write(json.dumps(row, ensure_ascii=False) + "\n")
-    with truth_path.open("w", encoding="utf-8") as handle:
-        for record_id, person_id in truth.items():
-            handle.write(json.dumps({"record_id": record_id, "person_id": person_id}) + "\n")
-    return input_path, truth_path
+    return write_population(out_dir, rows, truth)
 
 
 def _main() -> None:

@@ -96,6 +96,7 @@ def pages(team_a):
         "payout": f"/payments/payouts/{snapshot.pk}/",
         "deals": "/deals/",
         "settings": "/settings/",
+        "audit": "/settings/audit/",
         "integrations": "/integrations/",
         "sync": "/integrations/sync/",
     }

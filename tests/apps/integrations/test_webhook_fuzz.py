@@ -14,7 +14,6 @@ import copy
 import json
 import os
 from typing import Any
-from unittest import mock
 
 import pytest
 from django.db import transaction
@@ -23,7 +22,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from apps.contacts.models import SourceRecord
-from apps.integrations import tasks, webhooks
 from apps.integrations.models import WebhookEvent
 from apps.payments.models import Payment, Refund
 from tests.apps.integrations.webhook_support import SAMPLES, set_secrets, sign, url
@@ -180,20 +178,6 @@ def mutated(draw, provider: str) -> tuple[str, bytes]:
 def org(team_a):
     set_secrets(team_a.org)
     return team_a.org
-
-
-@pytest.fixture
-def worker():
-    """The real task, applied as a worker would (its retries included, countdowns skipped)."""
-    conf = tasks.process_webhook_event.app.conf
-    propagates, conf.task_eager_propagates = conf.task_eager_propagates, False
-    try:
-        with mock.patch.object(
-            webhooks, "_enqueue", side_effect=lambda pk: tasks.process_webhook_event.apply([pk])
-        ):
-            yield
-    finally:
-        conf.task_eager_propagates = propagates
 
 
 class _Rollback(Exception):

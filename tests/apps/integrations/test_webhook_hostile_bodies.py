@@ -13,7 +13,7 @@ from django.test import override_settings
 
 from apps.contacts.models import SourceRecord, Touchpoint
 from apps.deals.models import CallActivity
-from apps.integrations import tasks, webhooks
+from apps.integrations import webhooks
 from apps.integrations.models import WebhookEvent
 from apps.meetings.models import Meeting
 from apps.payments.models import Payment
@@ -29,20 +29,6 @@ EMAIL = "sample0.person@gmail.com"
 def org(team_a):
     set_secrets(team_a.org)
     return team_a.org
-
-
-@pytest.fixture
-def worker():
-    """The real task for each stored row, its retries applied as a worker would."""
-    conf = tasks.process_webhook_event.app.conf
-    propagates, conf.task_eager_propagates = conf.task_eager_propagates, False
-    try:
-        with mock.patch.object(
-            webhooks, "_enqueue", side_effect=lambda pk: tasks.process_webhook_event.apply([pk])
-        ) as enqueue:
-            yield enqueue
-    finally:
-        conf.task_eager_propagates = propagates
 
 
 @pytest.fixture
