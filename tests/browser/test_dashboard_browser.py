@@ -37,6 +37,15 @@ def test_a_manager_filters_the_dashboard_in_place(live_server, team_a, signed_in
     def funnel_won():
         return page.evaluate("() => document.getElementById('chart-funnel').data[0].x.at(-1)")
 
+    # Charts draw as they scroll in; a swap may replace the element between polls, so each poll
+    # looks the chart up afresh instead of holding on to a node that may be gone.
+    funnel_drawn_with = """(won) => {
+        const el = document.getElementById('chart-funnel');
+        if (!el) return false;
+        el.scrollIntoView();
+        return el.data?.[0]?.x.at(-1) === won;
+    }"""
+
     # Plotly's toolbar covered chart titles on a phone: the charts are drawn without it.
     assert page.locator("#chart-funnel .modebar-btn").count() == 0
     page.click('[data-section="funnel"] > summary')  # deals won is in the funnel's section
@@ -47,10 +56,7 @@ def test_a_manager_filters_the_dashboard_in_place(live_server, team_a, signed_in
     page.dispatch_event('input[name="month"]', "change")
     first, last = month_bounds(newer)
     page.wait_for_selector(f'#dashboard-body[data-period="{first}..{last}"]')
-    page.locator("#chart-funnel").scroll_into_view_if_needed()  # charts draw as they scroll in
-    page.wait_for_function(
-        "() => document.getElementById('chart-funnel').data?.[0]?.x.at(-1) === 3"
-    )
+    page.wait_for_function(funnel_drawn_with, arg=3)
     assert card("deals_won") == "3"
     assert f"month={newer:%Y-%m}" in page.url
 
@@ -58,10 +64,7 @@ def test_a_manager_filters_the_dashboard_in_place(live_server, team_a, signed_in
     page.wait_for_function(
         "() => document.querySelector('[data-kpi=\"deals_won\"] p').innerText === '1'"
     )
-    page.locator("#chart-funnel").scroll_into_view_if_needed()
-    page.wait_for_function(
-        "() => document.getElementById('chart-funnel').data?.[0]?.x.at(-1) === 1"
-    )
+    page.wait_for_function(funnel_drawn_with, arg=1)
     assert card("leads") == "—"  # leads are not split by rep
     assert f"closer={team_a.other_closer_member.pk}" in page.url
     assert f"month={newer:%Y-%m}" in page.url
