@@ -11,6 +11,20 @@ FROM python:3.11-slim-bookworm AS runtime
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 \
     DJANGO_SETTINGS_MODULE=config.settings PORT=8000
 RUN groupadd --system app && useradd --system --gid app --home /app app
+# pg_dump / pg_restore for `manage.py backup` and `restore`. pg_dump refuses a server newer than
+# itself and Debian 12 ships 15, so the client comes from the PostgreSQL project's repository at
+# the server's major version (docker-compose runs postgres:16; pass --build-arg PG_MAJOR=17 for 17).
+ARG PG_MAJOR=16
+RUN apt-get update -qq \
+    && apt-get install -y -qq --no-install-recommends ca-certificates curl gnupg >/dev/null \
+    && curl -fsSL https://www.postgresql.org/media/keys/ACCC4CF8.asc \
+       | gpg --dearmor -o /usr/share/keyrings/pgdg.gpg \
+    && echo "deb [signed-by=/usr/share/keyrings/pgdg.gpg] https://apt.postgresql.org/pub/repos/apt bookworm-pgdg main" \
+       > /etc/apt/sources.list.d/pgdg.list \
+    && apt-get update -qq \
+    && apt-get install -y -qq --no-install-recommends "postgresql-client-${PG_MAJOR}" >/dev/null \
+    && apt-get purge -y -qq curl gnupg >/dev/null && apt-get autoremove -y -qq >/dev/null \
+    && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 COPY --from=build /wheels /wheels
 RUN pip install --no-index --find-links=/wheels /wheels/* && rm -rf /wheels
