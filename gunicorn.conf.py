@@ -32,3 +32,12 @@ def child_exit(server, worker):
 
 
 # --- end metrics ---
+
+
+# --- task publishing ---
+def worker_exit(server, worker):
+    # Tasks a webhook acknowledgement handed to the publisher thread (apps/orgs/publisher.py)
+    # go out before a gracefully stopping worker is gone; the requeue sweep covers a crash.
+    from apps.orgs.publisher import drain
+
+    drain()

@@ -241,6 +241,9 @@ CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=not REDI
 CELERY_TASK_EAGER_PROPAGATES = False
 # In-process tasks started from a page ("Sync now") run in a thread, not inside the request.
 EAGER_TASKS_IN_THREAD = env.bool("EAGER_TASKS_IN_THREAD", default=True)
+# Webhook acknowledgements publish their processing task from a background thread of the web
+# process (apps/orgs/publisher.py): the stored row, not the broker message, is the promise.
+PUBLISH_IN_BACKGROUND = env.bool("PUBLISH_IN_BACKGROUND", default=True)
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_RESULT_SERIALIZER = "json"

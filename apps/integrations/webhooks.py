@@ -30,6 +30,7 @@ from apps.integrations.limits import field_limits
 from apps.integrations.models import Credential, WebhookEvent
 from apps.integrations.services import CREDENTIAL_NAMES, credential_values
 from apps.meetings.services import MeetingNotYetKnown
+from apps.orgs import publisher
 from apps.orgs.models import Organization, User
 from apps.orgs.services import audit_log_write, audit_webhook_rejection
 from attribution import signatures
@@ -338,9 +339,9 @@ def webhook_receive(
                 event = store()
     except IntegrityError:
         return Answer(200, {"ok": True, "duplicate": True})
-    # After the commit (at once in autocommit mode). robust: a broker outage must not turn a
-    # stored event into a 500 (the provider would retry, harmlessly); the requeue sweep
-    # enqueues it later.
+    # After the commit (at once in autocommit mode), and off the request thread: the answer
+    # says "stored", and a row whose publish is lost (a crash, a broker outage) is published
+    # again by the requeue sweep. robust: nothing after the commit may turn it into a 500.
     transaction.on_commit(log_context.carried(lambda: _enqueue(event.pk)), robust=True)
     return Answer(200, {"ok": True}, event=event)
 
@@ -348,7 +349,7 @@ def webhook_receive(
 def _enqueue(event_pk: int) -> None:
     from apps.integrations.tasks import process_webhook_event  # tasks imports this module
 
-    process_webhook_event.delay(event_pk)
+    publisher.publish_soon(process_webhook_event, event_pk)
 
 
 # --- processing -------------------------------------------------------------------------------
