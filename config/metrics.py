@@ -32,7 +32,7 @@ from prometheus_client import (
     generate_latest,
     multiprocess,
 )
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 logger = logging.getLogger(__name__)
@@ -247,7 +247,7 @@ class OperationsCollector(Collector):
             totals[keys[key]] += int(value or 0)
         for provider, n in sorted(totals.items()):
             rejected.add_metric([provider], n)
-        families = [rejected]
+        families = [rejected, self._tasks()]
 
         broker = settings.CELERY_BROKER_URL
         if broker.startswith(("redis://", "rediss://")):
@@ -272,6 +272,21 @@ class OperationsCollector(Collector):
                 queued.add_metric([queue], sum(lengths[i * per_queue : (i + 1) * per_queue]))
             families.append(queued)
         return families
+
+    def _tasks(self):
+        from celery import current_app
+
+        from config.task_metrics import task_counts
+
+        family = CounterMetricFamily(
+            "attribution_celery_tasks",
+            "Task runs by outcome (success, failure, retry), counted by the workers in Redis.",
+            labels=["task", "outcome"],
+        )
+        names = sorted(name for name in current_app.tasks if not name.startswith("celery."))
+        for (task, outcome), n in sorted(task_counts(names).items()):
+            family.add_metric([task, outcome], n)
+        return family
 
 
 # --- requests (in-process, multiprocess-aware) --------------------------------------------------

@@ -4,6 +4,7 @@ import json
 import re
 from datetime import timedelta
 from pathlib import Path
+from unittest import mock
 
 import pytest
 import redis
@@ -300,3 +301,28 @@ def test_a_dependency_that_cannot_be_read_is_reported_not_a_500(client, token, t
     text = scrape(client)
     assert value(text, "attribution_dependency_up", dependency="database") == 0
     assert value(text, "attribution_dependency_up", dependency="redis") == 0
+
+
+@pytest.mark.django_db
+def test_task_outcomes_are_counted_by_task(client, token):
+    from django.core.cache import cache
+
+    from apps.kpis.tasks import rollup_rebuild_task
+    from apps.orgs.models import Organization
+    from config.task_metrics import counter_key
+
+    name = rollup_rebuild_task.name
+    cache.delete_many([counter_key(name, outcome) for outcome in ("success", "failure")])
+    rollup_rebuild_task.apply(args=[0])  # no such org: a quiet success
+    rollup_rebuild_task.apply(args=[0])
+    org = Organization.objects.create(slug="tasks-counted", name="Tasks counted")
+    conf = rollup_rebuild_task.app.conf
+    propagates, conf.task_eager_propagates = conf.task_eager_propagates, False
+    try:
+        with mock.patch("apps.kpis.tasks.rollup_rebuild", side_effect=RuntimeError("boom")):
+            assert rollup_rebuild_task.apply(args=[org.pk]).failed()
+    finally:
+        conf.task_eager_propagates = propagates
+    text = scrape(client)
+    assert value(text, "attribution_celery_tasks_total", task=name, outcome="success") == 2
+    assert value(text, "attribution_celery_tasks_total", task=name, outcome="failure") == 1
