@@ -28,8 +28,9 @@ import math
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
 from decimal import ROUND_HALF_EVEN, Context, Decimal, localcontext
+from itertools import pairwise
+from operator import attrgetter
 from typing import Literal
 
 import numpy as np
@@ -76,7 +77,6 @@ _LEGACY = {
     "first_touch": "first",
     "last_touch": "last",
     "linear": "linear",
-    "time_decay": "time_decay",
     "position_based": "position",
 }
 
@@ -120,11 +120,12 @@ def touch_weights(
     touches = journey.touches
     if not touches:
         return ()
+    if model == "time_decay":
+        return _time_decay(journey, half_life_days)
     if model in _LEGACY:
         return attribution_weights(
             [t.at for t in touches],
             model=_LEGACY[model],  # type: ignore[arg-type]
-            half_life=timedelta(days=half_life_days),
             converted_at=journey.converted_at,
         )
     if model == "last_non_direct":
@@ -137,6 +138,21 @@ def touch_weights(
     if model in DATA_DRIVEN_MODELS:
         raise ValueError(f"{model} credits channels, not touches: use credit()")
     raise ValueError(f"unknown attribution model {model!r}")
+
+
+def _time_decay(journey: Journey, half_life_days: float) -> tuple[Decimal, ...]:
+    # Binary floating point for 2^x (Decimal powers are a hundred times slower), relative to the
+    # newest touch so only touches many half-lives older than it underflow to 0; the weights are
+    # then normalised in Decimal to sum to exactly 1. A touch after the conversion (clock skew
+    # between sources) counts as at the conversion.
+    if not half_life_days > 0:
+        raise ValueError("half_life_days must be positive")
+    end = journey.converted_at or journey.touches[-1].at
+    days = [max((end - t.at).total_seconds(), 0.0) / 86400 for t in journey.touches]
+    if any(later.at < earlier.at for earlier, later in pairwise(journey.touches)):
+        raise ValueError("touchpoints must be ordered oldest first")
+    newest = min(days)
+    return normalised([Decimal(repr(2.0 ** (-(d - newest) / half_life_days))) for d in days])
 
 
 def _w_shaped(touches: Sequence[Touch]) -> tuple[Decimal, ...]:
@@ -244,29 +260,33 @@ class _MarkovChain:
 
     @classmethod
     def build(cls, journeys: Sequence[Journey], *, min_journeys: int) -> _MarkovChain:
-        paths = []
+        # Journeys repeat the same few paths: count each distinct path once.
+        channel_of = attrgetter("channel")
+        paths: Counter[tuple[tuple[str, ...], bool]] = Counter(
+            (tuple(map(channel_of, j.touches)), j.converted_at is not None)
+            for j in journeys
+            if j.touches
+        )
         presence: Counter[str] = Counter()
-        for journey in journeys:
-            if not journey.touches:
-                continue
-            path = [t.channel for t in journey.touches]
-            presence.update(set(path))
-            paths.append((path, journey.converted_at is not None))
+        for (path, _), n in paths.items():
+            for channel in set(path):
+                presence[channel] += n
         pooled = tuple(sorted(c for c, n in presence.items() if n < min_journeys))
         rename = dict.fromkeys(pooled, OTHER)
         channels = tuple(sorted({rename.get(c, c) for c in presence}))
         index = {c: i + 1 for i, c in enumerate(channels)}
+        state_of = {c: index[rename.get(c, c)] for c in presence}
         size = len(channels) + 1
         conversion, null = size, size + 1
         pairs: Counter[tuple[int, int]] = Counter()
-        for path, converted in paths:
+        for (path, converted), n in paths.items():
             previous = 0
             for channel in path:
-                state = index[rename.get(channel, channel)]
+                state = state_of[channel]
                 if state != previous:
-                    pairs[previous, state] += 1
+                    pairs[previous, state] += n
                     previous = state
-            pairs[previous, conversion if converted else null] += 1
+            pairs[previous, conversion if converted else null] += n
         counts = np.zeros((size, size + 2))
         for (source, target), n in pairs.items():
             counts[source, target] = n
@@ -479,20 +499,20 @@ def _channel_level(
     rename = dict.fromkeys(pooled, OTHER)
     by_value: dict[str, Counter[str]] = defaultdict(Counter)
     by_count: dict[str, Counter[str]] = defaultdict(Counter)
-    by_touch: dict[str, Counter[str]] = defaultdict(Counter)
     for journey in journeys:
-        mix: dict[str, Counter[str]] = defaultdict(Counter)
-        for touch in journey.touches:
-            mix[rename.get(touch.channel, touch.channel)][touch.campaign] += 1
-        for channel, campaigns in mix.items():
-            by_touch[channel].update(campaigns)
-            if journey.converted_at is None:
-                continue
+        if journey.converted_at is None:
+            continue
+        worth = abs(_cents(journey.value))
+        for channel, campaigns in _campaign_mix(journey, rename).items():
             seen = sum(campaigns.values())
-            worth = abs(_cents(journey.value))
             for campaign, n in campaigns.items():
                 by_value[channel][campaign] += worth * n / seen
                 by_count[channel][campaign] += Decimal(n) / seen
+    by_touch: dict[str, Counter[str]] = defaultdict(Counter)
+    if set(money) - set(by_count):  # credited, never in a converting journey: read them all
+        for journey in journeys:
+            for channel, campaigns in _campaign_mix(journey, rename).items():
+                by_touch[channel].update(campaigns)
     campaign_money: dict[tuple[str, str], Decimal] = {}
     campaign_conversions: dict[tuple[str, str], Decimal] = {}
     for channel in set(money) | set(conversions):
@@ -513,6 +533,13 @@ def _channel_level(
         explanations=explanations,
         pooled=pooled,
     )
+
+
+def _campaign_mix(journey: Journey, rename: Mapping[str, str]) -> dict[str, Counter[str]]:
+    mix: dict[str, Counter[str]] = defaultdict(Counter)
+    for touch in journey.touches:
+        mix[rename.get(touch.channel, touch.channel)][touch.campaign] += 1
+    return mix
 
 
 def _assemble(
@@ -539,8 +566,11 @@ def _assemble(
         )
         channels: dict[str, ChannelCredit] = {}
         campaigns: dict[tuple[str, str], ChannelCredit] = {}
+        by_channel: dict[str, list[tuple[str, str]]] = defaultdict(list)
+        for key in keys:
+            by_channel[key[0]].append(key)
         for channel in channel_names:
-            own = [k for k in keys if k[0] == channel]
+            own = by_channel[channel]
             amounts = round_to_total([money.get(k, Decimal(0)) for k in own], rounded[channel])
             channel_conversions = Decimal(0)
             for key, amount in zip(own, amounts, strict=True):
