@@ -357,7 +357,8 @@ def shapley_values(
 
     Players are the channels of converting journeys; beyond ``max_players`` the most frequent
     ``max_players - 1`` stay and the rest are pooled as ``other``. Computed by the subset formula
-    in exact integer arithmetic (values in cents): journeys are counted once per channel-set
+    in exact integer arithmetic (values in cents), then given with 12 decimals (largest
+    remainder, so they still add up exactly): journeys are counted once per channel-set
     bitmask, v(S) for all 2^n subsets comes from a subset-sum (zeta) transform, and
     phi_i = sum over S not containing i of |S|! (n-|S|-1)! / n! (v(S + i) - v(S)).
     """
@@ -408,15 +409,17 @@ def _shapley(
         [math.factorial(k) * math.factorial(n - k - 1) for k in range(n)], dtype=object
     )
     scale = Decimal(math.factorial(n)) * (100 if by == "value" else 1)
-    values = {}
+    exact = []
     with localcontext(_CONTEXT):
-        for i, player in enumerate(players):
+        for i in range(n):
             view = v.reshape(-1, 2, 1 << i)
             gain = view[:, 1, :] - view[:, 0, :]
             without = sizes.reshape(-1, 2, 1 << i)[:, 0, :]
-            numerator = int((coefficient[without] * gain).sum())
-            values[player] = Decimal(numerator) / scale
-    return values, pooled
+            exact.append(Decimal(int((coefficient[without] * gain).sum())) / scale)
+        # 12 decimals, rounded with largest remainder so they add up to v(every channel) exactly.
+        grand = Decimal(int(v[-1])) / (100 if by == "value" else 1)
+        rounded = round_to_total(exact, grand, quantum=_PLACES)
+    return dict(zip(players, rounded, strict=True)), pooled
 
 
 def _shapley_credit(journeys: Sequence[Journey], *, max_players: int, value_label: str) -> Credit:
