@@ -474,7 +474,8 @@ def _converting(journeys: Iterable[Journey]) -> int:
 
 
 def _decimal(number: float) -> Decimal:
-    return Decimal(repr(number)).quantize(_PLACES)
+    rounded = Decimal(repr(number)).quantize(_PLACES)
+    return rounded if rounded else Decimal(0)
 
 
 def _shares(amounts: Mapping[str, Decimal]) -> dict[str, Decimal]:

@@ -202,9 +202,7 @@ _paths = st.lists(
 @settings(max_examples=60, deadline=None)
 @given(paths=_paths)
 def test_shapley_subset_formula_equals_the_average_over_every_order(paths) -> None:
-    journeys = [
-        journey(*channels, value=v, key=str(i)) for i, (channels, v) in enumerate(paths)
-    ]
+    journeys = [journey(*channels, value=v, key=str(i)) for i, (channels, v) in enumerate(paths)]
 
     values = shapley_values(journeys)
 
@@ -217,9 +215,7 @@ def test_shapley_subset_formula_equals_the_average_over_every_order(paths) -> No
 @settings(max_examples=30, deadline=None)
 @given(paths=_paths)
 def test_shapley_values_add_up_to_the_value_of_every_channel_together(paths) -> None:
-    journeys = [
-        journey(*channels, value=v, key=str(i)) for i, (channels, v) in enumerate(paths)
-    ]
+    journeys = [journey(*channels, value=v, key=str(i)) for i, (channels, v) in enumerate(paths)]
     converting = [j for j in journeys if j.converted_at]
 
     assert sum(shapley_values(journeys).values()) == sum(j.value for j in converting)
