@@ -16,7 +16,8 @@ from attribution.touch.journeys import Journey, Touch
 
 CHANNELS = (
     "meta", "google", "youtube", "direct", "tiktok", "linkedin", "email", "podcast",
-    "referral", "organic", "twitter", "partner", "webinar", "affiliate",
+    "referral", "organic", "twitter", "partner", "webinar", "affiliate", "sms", "display",
+    "reddit", "pinterest", "events", "seo",
 )  # fmt: skip
 START = datetime(2026, 1, 1, tzinfo=UTC)
 PERIOD_DAYS = 120
