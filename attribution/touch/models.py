@@ -187,11 +187,13 @@ def credit(
     min_journeys: int = 10,
     max_players: int = 15,
     value_label: str = "revenue",
+    labels: Mapping[str, str] | None = None,
 ) -> Credit:
     """Money and fractional conversions per channel and per campaign under ``model``.
 
     ``min_journeys`` is Markov's pooling threshold, ``max_players`` Shapley's; ``value_label``
-    names the value in the Shapley sentences ("... is 18% of revenue").
+    names the value in the Shapley sentences ("... is 18% of revenue") and ``labels`` gives the
+    channels' display names for the sentences ("youtube" -> "YouTube"; the key stays "youtube").
     """
     if model not in MODELS:
         raise ValueError(f"unknown attribution model {model!r}")
@@ -200,8 +202,10 @@ def credit(
         if model in RULE_MODELS:
             return _rule_credit(journeys, model=model, half_life_days=half_life_days)
         if model == "markov":
-            return _markov_credit(journeys, min_journeys=min_journeys)
-        return _shapley_credit(journeys, max_players=max_players, value_label=value_label)
+            return _markov_credit(journeys, min_journeys=min_journeys, labels=labels or {})
+        return _shapley_credit(
+            journeys, max_players=max_players, value_label=value_label, labels=labels or {}
+        )
 
 
 # -- rule-based ---------------------------------------------------------------------------------
@@ -325,13 +329,16 @@ def _markov(
     return base, effects, chain.pooled
 
 
-def _markov_credit(journeys: Sequence[Journey], *, min_journeys: int) -> Credit:
+def _markov_credit(
+    journeys: Sequence[Journey], *, min_journeys: int, labels: Mapping[str, str]
+) -> Credit:
     _, effects, pooled = _markov(journeys, min_journeys=min_journeys)
     converting = _converting(journeys)
     total = _total(journeys)
     shares = _shares(effects) if converting else {}
     explanations = {
-        c: f"Without {c}, {_percent(e)} of conversions would be lost" for c, e in effects.items()
+        c: f"Without {labels.get(c, c)}, {_percent(e)} of conversions would be lost"
+        for c, e in effects.items()
     }
     return _channel_level(
         "markov",
@@ -422,7 +429,9 @@ def _shapley(
     return dict(zip(players, rounded, strict=True)), pooled
 
 
-def _shapley_credit(journeys: Sequence[Journey], *, max_players: int, value_label: str) -> Credit:
+def _shapley_credit(
+    journeys: Sequence[Journey], *, max_players: int, value_label: str, labels: Mapping[str, str]
+) -> Credit:
     money, pooled = _shapley(journeys, max_players=max_players, by="value")
     counts, _ = _shapley(journeys, max_players=max_players, by="conversions")
     converting = _converting(journeys)
@@ -430,13 +439,13 @@ def _shapley_credit(journeys: Sequence[Journey], *, max_players: int, value_labe
     total = _total(journeys)
     if total:
         explanations = {
-            c: f"{c}'s average added value across every order of channels is "
+            c: f"{labels.get(c, c)}'s average added value across every order of channels is "
             f"{_percent(phi / total)} of {value_label}"
             for c, phi in money.items()
         }
     else:
         explanations = {
-            c: f"{c}'s average added value across every order of channels is "
+            c: f"{labels.get(c, c)}'s average added value across every order of channels is "
             f"{_percent(phi / converting)} of conversions"
             for c, phi in counts.items()
         }

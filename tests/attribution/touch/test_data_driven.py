@@ -54,12 +54,12 @@ def test_markov_on_a_chain_solved_by_hand() -> None:
         "A": D("1.000000000000"),
         "B": D("0.333333333333"),
     }
-    result = credit(journeys, model="markov", min_journeys=1)
+    result = credit(journeys, model="markov", min_journeys=1, labels={"B": "Bing"})
     assert result.channels["A"].credited == D("15.00")  # 3/4 of 20
     assert result.channels["B"].credited == D("5.00")
     assert result.explanations == {
         "A": "Without A, 100% of conversions would be lost",
-        "B": "Without B, 33% of conversions would be lost",
+        "B": "Without Bing, 33% of conversions would be lost",
     }
 
 
@@ -140,10 +140,10 @@ def test_shapley_worked_check() -> None:
 def test_shapley_sentences_name_the_value() -> None:
     journeys = [journey("youtube", value=82, key="1"), journey("youtube", "meta", value=36)]
 
-    result = credit(journeys, model="shapley", value_label="net cash")
+    result = credit(journeys, model="shapley", value_label="net cash", labels={"meta": "Meta"})
 
     assert result.explanations == {
-        "meta": "meta's average added value across every order of channels is 15% of net cash",
+        "meta": "Meta's average added value across every order of channels is 15% of net cash",
         "youtube": "youtube's average added value across every order of channels is 85% of "
         "net cash",
     }
