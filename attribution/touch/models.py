@@ -171,7 +171,7 @@ def _w_shaped(touches: Sequence[Touch]) -> tuple[Decimal, ...]:
 
 def touch_credit(journey: Journey, *, model: str, half_life_days: float = 7) -> tuple[Decimal, ...]:
     """The journey's value (rounded to the cent) split over its touches to the cent (the
-    journey drill-down); a converting journey without touches: see :func:`credited_touches`."""
+    journey drill-down); a converting journey without touches gets one ``direct`` touch."""
     journey = _credited(journey)
     weights = touch_weights(journey, model=model, half_life_days=half_life_days)
     with localcontext(_CONTEXT):
