@@ -59,4 +59,5 @@ urlpatterns = [
     path("integrations/sync/", include("apps.integrations.sync_urls")),
     path("integrations/", include("apps.integrations.urls")),
     path("webhooks/", include(webhook_urlpatterns)),
+    path("api/", include("apps.api.urls")),
 ]
