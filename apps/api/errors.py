@@ -9,6 +9,7 @@ import logging
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -100,6 +101,12 @@ def exception_handler(exc, context):
     return response
 
 
+def error_response(status_code: int, message: str, fields=None) -> JsonResponse:
+    """The error body outside a DRF view (a middleware, a path that names no endpoint)."""
+    return JsonResponse(error_body(status_code, message, fields), status=status_code)
+
+
+@csrf_exempt  # no session is read here; a PATCH to a mistyped path gets the 404, not CSRF's 403
 def not_found(request, *args, **kwargs):
     """Any /api/ path that names no endpoint: the API's 404, not the site's page."""
-    return JsonResponse(error_body(404, "No such endpoint."), status=404)
+    return error_response(404, "No such endpoint.")

@@ -7,7 +7,7 @@ from rest_framework import serializers
 
 from apps.api.models import Activity, ContactConversion, Conversion, ConversionStatus
 from apps.api.services import ConversionInput, custom_data_clean
-from apps.contacts.models import Contact, Identifier, IdentifierKind
+from apps.contacts.models import Contact, Identifier, IdentifierKind, Provider
 from apps.deals.models import Deal
 from apps.meetings.models import CallType, Meeting, PaymentType, PostCallForm
 from apps.payments.models import Payment
@@ -333,6 +333,9 @@ class AnalyticsSerializer(serializers.Serializer):
 
 class IdentifierSerializer(serializers.ModelSerializer):
     kind = serializers.ChoiceField(choices=IdentifierKind.choices, read_only=True)
+    source = serializers.ChoiceField(
+        choices=[("", "Unknown"), *Provider.choices], read_only=True, allow_blank=True
+    )
 
     class Meta:
         model = Identifier
@@ -343,6 +346,8 @@ class IdentifierSerializer(serializers.ModelSerializer):
 class ContactSerializer(serializers.ModelSerializer):
     identifiers = IdentifierSerializer(many=True, read_only=True)
     conversion = serializers.SerializerMethodField()
+    # Blank when unknown: a plain string, not an email format.
+    primary_email = serializers.CharField(read_only=True)
 
     class Meta:
         model = Contact
@@ -412,7 +417,9 @@ class PcfSerializer(serializers.ModelSerializer):
     call_id = serializers.IntegerField(source="meeting_id", read_only=True)
     cash_collected = MoneyField(allow_null=True)
     contract_value = MoneyField(allow_null=True)
-    payment_type = serializers.ChoiceField(choices=PaymentType.choices, read_only=True)
+    payment_type = serializers.ChoiceField(
+        choices=[("", "Not given"), *PaymentType.choices], read_only=True, allow_blank=True
+    )
     custom = ObjectField(read_only=True)
 
     class Meta:

@@ -194,9 +194,22 @@ class IdempotencyConflict(Exception):
     """The Idempotency-Key or external_id was used before with another request body."""
 
 
+def _storable(value) -> bool:
+    """PostgreSQL's jsonb refuses NUL and lone surrogates in any string, keys included."""
+    if isinstance(value, str):
+        return "\x00" not in value and not any("\ud800" <= c <= "\udfff" for c in value)
+    if isinstance(value, dict):
+        return all(_storable(k) and _storable(v) for k, v in value.items())
+    if isinstance(value, list):
+        return all(_storable(v) for v in value)
+    return True
+
+
 def custom_data_clean(value, *, field: str = "custom_data") -> dict:
     if not isinstance(value, dict):
         raise ValidationError({field: "Must be a JSON object."})
+    if not _storable(value):
+        raise ValidationError({field: "Strings may not hold NUL or lone surrogate characters."})
     size = len(json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode())
     if size > API_CUSTOM_DATA_MAX_BYTES:
         raise ValidationError(

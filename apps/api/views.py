@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from datetime import timedelta
+from decimal import Decimal
 
 from django.utils import timezone
 from django.utils.cache import get_conditional_response
@@ -11,6 +13,7 @@ from drf_spectacular.utils import (
     OpenApiParameter,
     OpenApiResponse,
     extend_schema,
+    extend_schema_field,
     inline_serializer,
 )
 from rest_framework import exceptions, serializers
@@ -78,6 +81,12 @@ class ApiPagination(CursorPagination):
     page_size_query_param = "limit"
     max_page_size = 200
 
+    def decode_cursor(self, request):
+        raw = request.query_params.get(self.cursor_query_param)
+        if raw is not None and not re.fullmatch(r"[A-Za-z0-9+/=]*", raw):
+            raise exceptions.ValidationError({"cursor": ["Not a cursor of this API."]})
+        return super().decode_cursor(request)
+
     def get_page_size(self, request):
         raw = request.query_params.get(self.page_size_query_param)
         if raw is None:
@@ -95,7 +104,7 @@ class ApiPagination(CursorPagination):
                 "in": "query",
                 "required": False,
                 "description": "The `next` or `previous` link's cursor.",
-                "schema": {"type": "string"},
+                "schema": {"type": "string", "pattern": r"^[A-Za-z0-9+/=]*$"},
             },
             {
                 "name": "limit",
@@ -140,7 +149,8 @@ class ApiView(GenericAPIView):
             raise exceptions.PermissionDenied("Conversions are for managers and above.")
 
     def filters(self, serializer_class):
-        serializer = serializer_class(data=self.request.query_params)
+        # A plain dict, not the QueryDict: DRF reads an empty form value as "not given".
+        serializer = serializer_class(data=self.request.query_params.dict())
         serializer.is_valid(raise_exception=True)
         return serializer.validated_data
 
@@ -165,12 +175,8 @@ class ConversionFilterSerializer(serializers.Serializer):
     # "from" is a keyword: the serializer's field is renamed below.
     from_ = serializers.DateField(required=False, help_text="First day (YYYY-MM-DD), inclusive.")
     to = serializers.DateField(required=False, help_text="Last day (YYYY-MM-DD), inclusive.")
-    min_value = serializers.DecimalField(
-        required=False, max_digits=14, decimal_places=2, min_value=0, coerce_to_string=False
-    )
-    max_value = serializers.DecimalField(
-        required=False, max_digits=14, decimal_places=2, min_value=0, coerce_to_string=False
-    )
+    min_value = serializers.FloatField(required=False, min_value=0, max_value=1e12)
+    max_value = serializers.FloatField(required=False, min_value=0, max_value=1e12)
 
 
 ConversionFilterSerializer._declared_fields["from"] = (
@@ -219,9 +225,9 @@ class ConversionsView(ApiView):
         if "to" in f:
             qs = qs.filter(converted_at__lt=selectors.local_bounds(org, f["to"], f["to"])[1])
         if "min_value" in f:
-            qs = qs.filter(conversion_value__gte=f["min_value"])
+            qs = qs.filter(conversion_value__gte=Decimal(str(f["min_value"])))
         if "max_value" in f:
-            qs = qs.filter(conversion_value__lte=f["max_value"])
+            qs = qs.filter(conversion_value__lte=Decimal(str(f["max_value"])))
         return self.listing(qs)
 
     @extend_schema(
@@ -490,8 +496,8 @@ class KpiFilterSerializer(serializers.Serializer):
     end = serializers.DateField(required=False, help_text="Default: the month's last day.")
     closer = serializers.EmailField(required=False, help_text="A closer's email.")
     setter = serializers.EmailField(required=False, help_text="A setter's email.")
-    source = serializers.CharField(required=False, max_length=200)
-    campaign = serializers.CharField(required=False, max_length=200)
+    source = serializers.RegexField(r"^[^\x00]*$", required=False, max_length=200)
+    campaign = serializers.RegexField(r"^[^\x00]*$", required=False, max_length=200)
 
     def validate(self, attrs):
         if "start" in attrs and "end" in attrs and attrs["end"] < attrs["start"]:
@@ -499,7 +505,13 @@ class KpiFilterSerializer(serializers.Serializer):
         return attrs
 
 
-_number = {"type": ["number", "string", "null"]}
+@extend_schema_field(
+    {"type": "object", "additionalProperties": {"type": ["number", "string", "null"]}}
+)
+class NumbersField(serializers.DictField):
+    pass
+
+
 KpiSummarySchema = inline_serializer(
     "KpiSummary",
     {
@@ -519,13 +531,9 @@ KpiSummarySchema = inline_serializer(
                 for name in ("closer", "setter", "source", "campaign")
             },
         ),
-        "base": serializers.DictField(
-            child=serializers.JSONField(allow_null=True),
-            help_text="Base counts; money as decimal strings.",
-        ),
-        "kpis": serializers.DictField(
-            child=serializers.JSONField(allow_null=True),
-            help_text="Every KPI: rates as fractions, money as decimal strings, null if undefined.",
+        "base": NumbersField(help_text="Base counts; money as decimal strings."),
+        "kpis": NumbersField(
+            help_text="Every KPI: rates as fractions, money as decimal strings, null if undefined."
         ),
     },
 )

@@ -4,15 +4,23 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('contacts', '0011_suppression'),
+        ("contacts", "0011_suppression"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='touchpoint',
-            name='kind',
-            field=models.CharField(choices=[('form', 'Form submission'), ('booking', 'Booking'), ('crm_lead', 'CRM lead'), ('payment', 'Payment'), ('conversion', 'Conversion')], max_length=16),
+            model_name="touchpoint",
+            name="kind",
+            field=models.CharField(
+                choices=[
+                    ("form", "Form submission"),
+                    ("booking", "Booking"),
+                    ("crm_lead", "CRM lead"),
+                    ("payment", "Payment"),
+                    ("conversion", "Conversion"),
+                ],
+                max_length=16,
+            ),
         ),
     ]

@@ -11,6 +11,9 @@ ALL_SCOPES = ["read", "update", "convert"]
 
 
 def workspace(team, name="Partner Sales", permissions=ALL_SCOPES) -> Workspace:
+    found = Workspace.objects.filter(org=team.org, name=name).first()
+    if found is not None:
+        return found
     return workspace_create(org=team.org, name=name, permissions=permissions, actor=team.owner)
 
 
