@@ -171,6 +171,7 @@ MFA_REQUIRED_URLS = [
     "orgs:mfa_reset",
     "payments:payouts",
     "payments:payout_detail",
+    "api_site",
 ]
 
 # --- Client address behind proxies (issue 17) ---

@@ -163,3 +163,42 @@ def conversion_analytics(*, org: Organization, filters: AnalyticsFilters) -> dic
             "monthly": [{"period": k.isoformat(), **t.json()} for k, t in monthly.items()],
         },
     }
+
+
+CONVERSION_FUNNEL = (
+    ("leads", "Leads"),
+    ("triage_booked", "Triage booked"),
+    ("solution_attended", "Solution attended"),
+    ("converted_contacts", "Converted (workspaces)"),
+)
+
+
+def conversion_funnel(*, org: Organization, start: date, end: date) -> dict:
+    """The dashboard's base counts of the period, and the contacts first converted in it."""
+    from apps.kpis.selectors import Filters, base_counts
+
+    base = dict(base_counts(org=org, start=start, end=end, filters=Filters())[()])
+    lo, hi = local_bounds(org, start, end)
+    base["converted_contacts"] = (
+        ContactConversion.objects.for_org(org)
+        .filter(first_converted_at__gte=lo, first_converted_at__lt=hi)
+        .count()
+    )
+    return base
+
+
+def workspace_grid(*, org: Organization, rows: list[dict]) -> list[dict]:
+    """Every workspace of the org with its figures of the period (none: zero)."""
+    by_slug = {row["workspace_id"]: row for row in rows}
+    return [
+        {"workspace": ws, **by_slug.get(ws.slug, {"conversions": 0, "value": {}})}
+        for ws in Workspace.objects.for_org(org)
+    ]
+
+
+def conversion_list_recent(*, org: Organization, limit: int = 20) -> list[Conversion]:
+    return list(
+        Conversion.objects.for_org(org)
+        .select_related("contact", "workspace")
+        .order_by("-converted_at", "-id")[:limit]
+    )

@@ -18,7 +18,7 @@ CONFIG = Path(__file__).with_name("schemathesis.toml")
 
 
 @pytest.mark.django_db(transaction=True)
-def test_schemathesis_finds_nothing(live_server, team_a, settings):
+def test_schemathesis_finds_nothing(live_server, team_a, settings, tmp_path):
     settings.API_THROTTLE_KEY_RATE = settings.API_THROTTLE_ORG_RATE = "100000/m"
     ws = workspace(team_a)
     _, raw = workspace_key(team_a, ws=ws)
@@ -52,7 +52,10 @@ def test_schemathesis_finds_nothing(live_server, team_a, settings):
         "2",
     ]
     started = time.monotonic()
-    result = subprocess.run(command, capture_output=True, text=True, timeout=170, check=False)
+    # In a temporary folder: schemathesis keeps a cache of its runs where it is started.
+    result = subprocess.run(
+        command, capture_output=True, text=True, timeout=170, check=False, cwd=tmp_path
+    )
     took = time.monotonic() - started
     assert result.returncode == 0, result.stdout[-20000:]
     counts = re.search(r"(\d+) generated, (\d+) passed", result.stdout)
