@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
-from django.db.models import QuerySet
+from django.db.models import QuerySet, Sum
 from django.utils import timezone
 
 from apps.api.models import (
@@ -104,14 +104,22 @@ def conversion_analytics(*, org: Organization, filters: AnalyticsFilters) -> dic
         rows = rows.filter(workspace_id=filters.workspace_id)
     if filters.conversion_type:
         rows = rows.filter(conversion_type=filters.conversion_type)
+    # Three grouped sums in the database: Python only sees a row per day, workspace or type
+    # (and currency), not per rollup row.
     total = _Tally()
     workspaces: dict[int, _Tally] = defaultdict(_Tally)
     types: dict[str, _Tally] = defaultdict(_Tally)
     daily: dict[date, _Tally] = defaultdict(_Tally)
-    fields = ("day", "workspace_id", "conversion_type", "currency", "count", "value")
-    for day, workspace_id, kind, currency, count, value in rows.values_list(*fields):
-        for tally in (total, workspaces[workspace_id], types[kind], daily[day]):
-            tally.add(count, currency, value)
+    for group, tallies in (
+        ("day", daily),
+        ("workspace_id", workspaces),
+        ("conversion_type", types),
+    ):
+        sums = rows.values(group, "currency").annotate(n=Sum("count"), v=Sum("value"))
+        for row in sums.order_by():
+            tallies[row[group]].add(row["n"], row["currency"], row["v"])
+            if group == "day":
+                total.add(row["n"], row["currency"], row["v"])
     weekly: dict[date, _Tally] = defaultdict(_Tally)
     monthly: dict[date, _Tally] = defaultdict(_Tally)
     days = []
