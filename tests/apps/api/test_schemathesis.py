@@ -61,4 +61,5 @@ def test_schemathesis_finds_nothing(live_server, team_a, settings, tmp_path):
     counts = re.search(r"(\d+) generated, (\d+) passed", result.stdout)
     assert counts is not None, result.stdout[-3000:]
     assert int(counts[1]) >= 200 and counts[1] == counts[2], counts[0]
-    assert took < 60, f"schemathesis took {took:.0f} s"
+    # About 40 s on an idle 2-core machine; the bound leaves room for a busy one.
+    assert took < 120, f"schemathesis took {took:.0f} s"
