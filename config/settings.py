@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "template_partials",
     "rest_framework",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "django_celery_beat",
     "apps.orgs",
     "apps.contacts",
@@ -78,6 +79,7 @@ INSTALLED_APPS = [
     "apps.payments",
     "apps.kpis",
     "apps.integrations",
+    "apps.api",
 ]
 
 MIDDLEWARE = [
@@ -169,6 +171,7 @@ MFA_REQUIRED_URLS = [
     "orgs:mfa_reset",
     "payments:payouts",
     "payments:payout_detail",
+    "api_site",
 ]
 
 # --- Client address behind proxies (issue 17) ---
@@ -268,12 +271,16 @@ CELERY_TIMEZONE = "UTC"
 # own process.
 SYNC_PAGE_WORKERS = env.int("SYNC_PAGE_WORKERS", default=2)
 
-REST_FRAMEWORK = {
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-}
-SPECTACULAR_SETTINGS = {"TITLE": "Attribution API", "VERSION": "1.0.0"}
+# --- REST API (issue 21): REST_FRAMEWORK and SPECTACULAR_SETTINGS in apps/api/settings_api.py ---
+from apps.api.settings_api import *  # noqa: E402, F403 - kept inside this block
+
+# Keys the hashes of API keys (apps/api/keys.py). Without it one is derived from SECRET_KEY:
+# then rotating SECRET_KEY revokes every API key at once.
+API_KEY_HMAC_KEY = env.str("API_KEY_HMAC_KEY", default="")
+# Requests per minute per API key and per organisation (apps/api/throttles.py).
+API_THROTTLE_KEY_RATE = env.str("API_THROTTLE_KEY_RATE", default="600/m")
+API_THROTTLE_ORG_RATE = env.str("API_THROTTLE_ORG_RATE", default="3000/m")
+# --- end REST API ---
 
 WEBHOOK_MAX_BODY_BYTES = env.int("WEBHOOK_MAX_BODY_BYTES", default=1024 * 1024)
 

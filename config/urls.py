@@ -55,8 +55,11 @@ urlpatterns = [
     path("contacts/", include("apps.contacts.urls")),
     path("payments/", include("apps.payments.urls")),
     path("deals/", include("apps.deals.urls")),
+    path("settings/api/", include("apps.api.site_urls")),
+    path("conversions/", include("apps.api.conversion_urls")),
     path("settings/", include("apps.orgs.urls")),
     path("integrations/sync/", include("apps.integrations.sync_urls")),
     path("integrations/", include("apps.integrations.urls")),
     path("webhooks/", include(webhook_urlpatterns)),
+    path("api/", include("apps.api.urls")),
 ]

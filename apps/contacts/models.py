@@ -192,6 +192,7 @@ class TouchpointKind(models.TextChoices):
     BOOKING = "booking", "Booking"
     CRM_LEAD = "crm_lead", "CRM lead"
     PAYMENT = "payment", "Payment"
+    CONVERSION = "conversion", "Conversion"
 
 
 class Touchpoint(OrgOwnedModel):

@@ -68,4 +68,10 @@ def contact_timeline_for_member(*, membership: Membership, contact: Contact) -> 
         "source_records": (
             contact.source_records.order_by("received_at") if membership.can_manage else None
         ),
+        # Conversions the workspaces logged (apps.api): for managers, like the conversions page.
+        "conversions": (
+            contact.conversions.select_related("workspace").order_by("converted_at")
+            if membership.can_manage
+            else None
+        ),
     }

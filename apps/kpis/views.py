@@ -20,11 +20,15 @@ from attribution.kpis.periods import PRESETS, previous_period
 
 
 def _rep_filter(request) -> tuple[str, TeamMember] | None:
+    return rep_filter_for(request.membership)
+
+
+def rep_filter_for(membership) -> tuple[str, TeamMember] | None:
     """("closer"|"setter", their TeamMember) for a rep: their numbers are all they may see."""
-    role = request.membership.role
+    role = membership.role
     if role not in (Role.CLOSER, Role.SETTER):
         return None
-    member = rep_team_member(request.membership)
+    member = rep_team_member(membership)
     if member is None:
         raise PermissionDenied("You are not on the team roster of this organisation yet.")
     return role, member

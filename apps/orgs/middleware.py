@@ -117,6 +117,10 @@ class RejectNulMiddleware:
 
     def __call__(self, request):
         if _has_nul(request.GET):
+            if request.path.startswith("/api/"):
+                from apps.api.errors import error_response  # the API's one error body
+
+                return error_response(400, self.MESSAGE, {"query": [self.MESSAGE]})
             return HttpResponseBadRequest(self.MESSAGE, content_type="text/plain; charset=utf-8")
         return self.get_response(request)
 

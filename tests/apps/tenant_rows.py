@@ -5,6 +5,13 @@ from decimal import Decimal
 
 from django.db import models
 
+from apps.api.models import Activity
+from apps.api.services import (
+    ConversionInput,
+    api_key_create,
+    conversion_record,
+    workspace_create,
+)
 from apps.contacts.models import BlockedIdentifier, ContactMerge, Suppression
 from apps.integrations.models import Credential, SyncCursor, SyncRun, WebhookEvent
 from apps.kpis.models import DailyRollup
@@ -48,7 +55,20 @@ def tenant_rows(team, marker: str) -> dict[str, models.Model]:
     snapshot = PayoutSnapshot.objects.create(
         org=org, period_start="2026-01-01", period_end="2026-01-31", currency="USD"
     )
+    workspace = workspace_create(
+        org=org, name=f"{marker} {org.slug}", permissions=["read", "convert"], actor=None
+    )
+    api_key, _ = api_key_create(org=org, workspace=workspace, scopes=["read"], actor=None)
+    conversion, _ = conversion_record(
+        org=org,
+        workspace=workspace,
+        data=ConversionInput(contact_id=contact.pk, conversion_type="sale", conversion_value=1),
+    )
     return {
+        "workspace": workspace,
+        "api_key": api_key,
+        "conversion": conversion,
+        "api_activity": Activity.objects.get(org=org, target_id=str(conversion.pk)),
         "contact": contact,
         "meeting": meeting,
         "pcf": PostCallFormFactory(meeting=meeting),

@@ -26,6 +26,9 @@ NOT_TENANT_PAGES = (
     "favicon.ico",
     "metrics",
     "webhooks/",
+    # The REST API takes Bearer keys, not sessions: tests/apps/api/test_access.py walks every
+    # endpoint of it across orgs, scopes and dead keys.
+    "api/",
 )
 
 

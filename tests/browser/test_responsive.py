@@ -11,6 +11,12 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
+from apps.api.services import (
+    ConversionInput,
+    api_key_create,
+    conversion_record,
+    workspace_create,
+)
 from apps.payments.services import payout_snapshot_create
 from tests.factories import (
     ContactFactory,
@@ -75,6 +81,14 @@ def pages(team_a):
         setter=team_a.setter_member,
         paid_at=now - timedelta(hours=20),
     )
+    partner = workspace_create(org=org, name="Partner Sales", permissions=["read", "convert"],
+                               actor=team_a.owner)  # fmt: skip
+    api_key_create(org=org, workspace=partner, scopes=["convert"], actor=team_a.owner)
+    conversion_record(
+        org=org,
+        workspace=partner,
+        data=ConversionInput(contact_id=contact.pk, conversion_type="sale", conversion_value=900),
+    )
     today = timezone.localdate(timezone=org.tzinfo)
     snapshot = payout_snapshot_create(
         org=org, start=today - timedelta(days=30), end=today, actor=team_a.owner
@@ -97,6 +111,8 @@ def pages(team_a):
         "deals": "/deals/",
         "settings": "/settings/",
         "audit": "/settings/audit/",
+        "api-keys": "/settings/api/",
+        "conversions": "/conversions/",
         "integrations": "/integrations/",
         "sync": "/integrations/sync/",
     }

@@ -16,6 +16,7 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
 
+from apps.api.demo import seed_api_demo
 from apps.contacts.models import BlockedIdentifier, Contact, SourceRecord, Touchpoint
 from apps.contacts.privacy import contact_erase
 from apps.contacts.services import contact_merge, contact_resolve
@@ -166,6 +167,7 @@ def _seed(org, rng: random.Random, n_people: int) -> None:
     _ensure_refund(org)
     _integration_samples(org, now)
     _payout_sample(org, now)
+    seed_api_demo(org=org, rng=rng, contacts=people[:-1])
     # Signals keep rollups current row by row; one rebuild makes the demo's cubes exact.
     rollup_rebuild(org=org)
 

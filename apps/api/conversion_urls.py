@@ -1,0 +1,6 @@
+from django.urls import path
+
+from apps.api import site_views
+
+app_name = "conversions"
+urlpatterns = [path("", site_views.conversions_page, name="page")]
