@@ -8,7 +8,6 @@ decisions and keeps the alias table consistent under concurrency.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections import defaultdict, namedtuple
 from collections.abc import Iterable, Iterator, Sequence
@@ -37,6 +36,7 @@ from apps.contacts.models import (
 )
 from apps.contacts.signals import contacts_bulk_changed
 from apps.orgs.bulk import bound_cursor, bulk_insert, insert_rows
+from apps.orgs.locks import LockNamespace, xact_lock
 from apps.orgs.models import Organization, User
 from apps.orgs.services import audit_log_write
 from attribution.identity.match import (
@@ -102,27 +102,13 @@ class ObjectHeld:
 # --- locking --------------------------------------------------------------------------------
 
 
-def _lock_key(org_id: int, kind: str, value: str) -> int:
-    digest = hashlib.blake2b(f"{org_id}:{kind}:{value}".encode(), digest_size=8).digest()
-    return int.from_bytes(digest, "big", signed=True)
-
-
 def _lock_identifiers(org: Organization, pairs: Iterable[tuple[str, str]]) -> None:
     """Transaction-scoped advisory locks, one per identifier value, taken in a fixed order.
 
     Two resolves that share any value serialise here; the partial unique index on
-    (org, kind, value) is the backstop should anything slip past. SQLite (``make run``)
-    serialises writers by itself.
+    (org, kind, value) is the backstop should anything slip past.
     """
-    if connection.vendor != "postgresql":
-        return
-    keys = sorted({_lock_key(org.pk, kind, value) for kind, value in pairs})
-    if keys:
-        with bound_cursor(connection) as cursor:
-            cursor.execute(
-                "SELECT pg_advisory_xact_lock(k) FROM unnest(%s::bigint[]) AS k ORDER BY k",
-                [keys],
-            )
+    xact_lock(LockNamespace.IDENTIFIER, org.pk, [(kind, value) for kind, value in pairs])
 
 
 # --- observations -> records --------------------------------------------------------------

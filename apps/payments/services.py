@@ -8,7 +8,6 @@ the backstop. Rows are written with ``save()`` so the KPI rollup signals see eve
 
 from __future__ import annotations
 
-import hashlib
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass
@@ -17,13 +16,14 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Max, Sum
 from django.utils import timezone
 
 from apps.contacts.models import Contact, Provider
 from apps.deals.models import Deal
 from apps.meetings.models import Meeting
+from apps.orgs.locks import LockNamespace, xact_lock
 from apps.orgs.models import Organization, TeamMember, User
 from apps.orgs.services import audit_log_write
 from apps.payments.models import (
@@ -82,25 +82,7 @@ def _state(obj, fields) -> tuple:
 
 def _lock_keys(org: Organization, provider: str, keys) -> None:
     """Serialise every write about the same provider payment (ids in a fixed order)."""
-    if connection.vendor != "postgresql":
-        return
-    values = sorted(
-        {
-            int.from_bytes(
-                hashlib.blake2b(f"pay:{org.pk}:{provider}:{key}".encode(), digest_size=8).digest(),
-                "big",
-                signed=True,
-            )
-            for key in keys
-            if key
-        }
-    )
-    if values:
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT pg_advisory_xact_lock(k) FROM unnest(%s::bigint[]) AS k ORDER BY k",
-                [values],
-            )
+    xact_lock(LockNamespace.PAYMENT, org.pk, [(provider, key) for key in keys if key])
 
 
 # --- credit (KPIS.md "Who gets the credit") ----------------------------------------------------
@@ -148,27 +130,35 @@ def attended_meeting_before(
     )
 
 
+def _credit_to(payment: Payment, *, deal: Deal | None, meeting: Meeting | None) -> None:
+    """The one payment credit rule, whoever chose the deal or call (the automatic pass, an
+    admin, a rep's PCF): the payment follows the deal, else the call (a deal's call when none
+    is named); its closer and setter are the deal's, else the call's."""
+    meeting = meeting or (deal.meeting if deal else None)
+    payment.deal = deal
+    payment.meeting = meeting
+    payment.closer_id = (deal.closer_id if deal else None) or (
+        meeting.closer_id if meeting else None
+    )
+    payment.setter_id = (deal.setter_id if deal else None) or (
+        meeting.setter_id if meeting else None
+    )
+    payment.credit_basis = (
+        CreditBasis.DEAL if deal else CreditBasis.MEETING if meeting else CreditBasis.NONE
+    )
+
+
 def _apply_credit(payment: Payment, *, org: Organization) -> None:
     """Fill deal, meeting, closer and setter; an admin's assignment is never overridden."""
     if payment.credit_basis == CreditBasis.MANUAL:
         return
     deal = deal_for_payment(org=org, contact_id=payment.contact_id, paid_at=payment.paid_at)
-    if deal is not None:
-        meeting = deal.meeting
-        payment.deal = deal
-        payment.meeting = meeting
-        payment.closer_id = deal.closer_id or (meeting.closer_id if meeting else None)
-        payment.setter_id = deal.setter_id or (meeting.setter_id if meeting else None)
-        payment.credit_basis = CreditBasis.DEAL
-        return
-    meeting = attended_meeting_before(
-        org=org, contact_id=payment.contact_id, moment=payment.paid_at
-    )
-    payment.deal = None
-    payment.meeting = meeting
-    payment.closer_id = meeting.closer_id if meeting else None
-    payment.setter_id = meeting.setter_id if meeting else None
-    payment.credit_basis = CreditBasis.MEETING if meeting else CreditBasis.NONE
+    meeting = None
+    if deal is None:
+        meeting = attended_meeting_before(
+            org=org, contact_id=payment.contact_id, moment=payment.paid_at
+        )
+    _credit_to(payment, deal=deal, meeting=meeting)
 
 
 def payments_recredit_for_contact(*, org: Organization, contact_id: int | None) -> int:
@@ -215,11 +205,9 @@ def payment_assign(
     payment = Payment.objects.select_for_update().get(pk=payment.pk)
     if contact is not None:
         payment.contact = contact
-    payment.deal = deal
-    payment.meeting = meeting or (deal.meeting if deal else None)
-    source = deal or payment.meeting
-    payment.closer = closer or (source.closer if source else None)
-    payment.setter = setter or (source.setter if source else None)
+    _credit_to(payment, deal=deal, meeting=meeting)
+    payment.closer_id = closer.pk if closer else payment.closer_id
+    payment.setter_id = setter.pk if setter else payment.setter_id
     payment.credit_basis = CreditBasis.MANUAL
     payment.save()
     audit_log_write(
@@ -505,18 +493,7 @@ def payment_record_manual(
         # Cash entered without naming its call or deal is credited like provider cash.
         _apply_credit(payment, org=org)
     elif payment.credit_basis != CreditBasis.MANUAL:
-        payment.meeting = meeting
-        payment.deal = deal
-        payment.closer = payment.setter = None
-        if meeting is not None:
-            payment.closer = meeting.closer
-            payment.setter = meeting.setter
-        if deal is not None:
-            payment.closer = deal.closer or payment.closer
-            payment.setter = deal.setter or payment.setter
-        payment.credit_basis = (
-            CreditBasis.DEAL if deal else CreditBasis.MEETING if meeting else CreditBasis.NONE
-        )
+        _credit_to(payment, deal=deal, meeting=meeting)
     payment.full_clean()
     payment.save()
     audit_log_write(
@@ -690,9 +667,7 @@ def payout_snapshot_create(
         raise ValueError("the period ends before it starts")
     # Two managers pressing the button together make two snapshots, but never interleave
     # their clawback lookups.
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [7007, org.pk])
+    xact_lock(LockNamespace.PAYOUT_SNAPSHOT, org.pk, ["all"])
     lo, hi = period_bounds(org, start, end)
     rules = [
         payouts.Rule(member=r.team_member_id, role=r.role, percent=r.percent, product=r.product)

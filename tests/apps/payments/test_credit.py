@@ -217,3 +217,40 @@ def test_provider_amounts_are_read_only_in_admin(client, team_a):
     )
     assert "amount" not in form.fields and "paid_at" not in form.fields
     assert "closer" in form.fields
+
+
+def test_every_path_credits_a_deal_without_a_closer_to_its_calls_closer(team_a, people):
+    """One credit rule for the automatic pass, an admin's assignment and cash entered by hand:
+    a deal lacking a closer or setter takes its call's, and the call follows the deal."""
+    from apps.payments.services import payment_record_manual
+
+    org = team_a.org
+    contact = ContactFactory(org=org)
+    meeting = call(org, contact, people["latest"], 5)
+    deal = DealFactory(
+        org=org,
+        contact=contact,
+        meeting=meeting,
+        closer=None,
+        setter=people["deal_setter"],
+        status="won",
+        closed_at=PAID_AT - timedelta(days=4),
+    )
+    automatic = pay(org, contact)
+    assigned = payment_assign(
+        payment=pay(org, ContactFactory(org=org), id="pay_2"), actor=None, deal=deal
+    )
+    by_hand = payment_record_manual(
+        org=org,
+        contact=contact,
+        amount=Decimal("100"),
+        currency="USD",
+        paid_at=PAID_AT,
+        deal=deal,
+    )
+    for payment in (automatic, assigned, by_hand):
+        payment.refresh_from_db()
+        assert (payment.deal, payment.meeting) == (deal, meeting)
+        assert (payment.closer, payment.setter) == (people["latest"], people["deal_setter"])
+    assert by_hand.credit_basis == CreditBasis.DEAL
+    assert assigned.credit_basis == CreditBasis.MANUAL
