@@ -11,7 +11,7 @@ from __future__ import annotations
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from django.conf import settings
@@ -23,6 +23,7 @@ from django.utils import timezone
 from apps.contacts.models import Contact, Provider
 from apps.deals.models import Deal
 from apps.meetings.models import Meeting
+from apps.orgs.calendar import org_period_bounds
 from apps.orgs.locks import LockNamespace, xact_lock
 from apps.orgs.models import Organization, TeamMember, User
 from apps.orgs.services import audit_log_write
@@ -522,15 +523,6 @@ def payment_withdraw_manual(*, org: Organization, external_id: str, actor: User 
 # --- payout snapshots --------------------------------------------------------------------------
 
 
-def period_bounds(org: Organization, start: date, end: date) -> tuple[datetime, datetime]:
-    """[start 00:00, the day after end 00:00) in the org's zone: ``end`` is inclusive."""
-    tz = org.tzinfo
-    return (
-        datetime.combine(start, time.min, tzinfo=tz),
-        datetime.combine(end + timedelta(days=1), time.min, tzinfo=tz),
-    )
-
-
 @dataclass
 class _Accounted:
     """What the standing snapshots of other periods already did about one payment's refunds."""
@@ -668,7 +660,7 @@ def payout_snapshot_create(
     # Two managers pressing the button together make two snapshots, but never interleave
     # their clawback lookups.
     xact_lock(LockNamespace.PAYOUT_SNAPSHOT, org.pk, ["all"])
-    lo, hi = period_bounds(org, start, end)
+    lo, hi = org_period_bounds(org, start, end)
     rules = [
         payouts.Rule(member=r.team_member_id, role=r.role, percent=r.percent, product=r.product)
         for r in CommissionRule.objects.for_org(org)

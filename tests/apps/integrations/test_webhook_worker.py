@@ -26,9 +26,9 @@ from django.conf import settings
 from django.utils import timezone
 
 from apps.contacts.models import Contact
-from apps.orgs.locks import LockNamespace, lock_key
 from apps.integrations.models import WebhookEvent
 from apps.meetings.models import Meeting
+from apps.orgs.locks import LockNamespace, lock_key
 from config.celery import app as celery_app
 from tests.apps.integrations.webhook_support import encode, set_secrets
 from tests.attribution.sources.conftest import load_fixture
