@@ -321,7 +321,9 @@ def _rep_kpis(org, member, membership) -> list[tuple[str, str]]:
 @require_GET
 def rep_portal(request):
     member = rep_team_member(request.membership)
-    context = _portal_context(request.org, member, request.membership) if member else {"member": None}
+    context = (
+        _portal_context(request.org, member, request.membership) if member else {"member": None}
+    )
     context["magic_token"] = None
     return render(request, "rep/portal.html", context)
 
