@@ -34,7 +34,7 @@ from apps.contacts.models import (
     MergeCandidate,
     SourceRecord,
 )
-from apps.contacts.signals import contacts_bulk_changed
+from apps.kpis.invalidation import rollups_invalidate
 from apps.orgs.bulk import bound_cursor, bulk_insert, insert_rows
 from apps.orgs.locks import LockNamespace, xact_lock
 from apps.orgs.models import Organization, User
@@ -646,9 +646,8 @@ def _write_slots(org: Organization, slots: list[_Slot]) -> None:
         if before[id(slot)][1:] != _counted(slot.contact)[1:]:
             moved.append(slot.contact.pk)
     if moments or moved:
-        contacts_bulk_changed.send(
-            sender=Contact, org_id=org.pk, moments=moments, moved_contact_ids=moved
-        )
+        # Bulk writes, no model signals: the rollups hear of these days here.
+        rollups_invalidate(org_id=org.pk, moments=moments, contact_rows=moved)
     # Identifiers: a value already on another contact becomes shared on both.
     wanted = {(k, v) for s in slots for k, v, _ in s.new_values}
     # (kind, value) -> [contact_id, shared, pk] of every row holding it, this batch's included.

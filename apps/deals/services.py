@@ -18,8 +18,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from apps.contacts.models import Contact, Provider
-from apps.contacts.signals import contacts_bulk_changed
 from apps.deals.models import Deal
+from apps.kpis.invalidation import rollups_invalidate
 from apps.meetings.services import contact_setter_calls, setter_from_calls
 from apps.orgs.bulk import bulk_insert
 from apps.orgs.locks import LockNamespace, xact_lock
@@ -247,9 +247,7 @@ def deals_upsert_from_crm_many(
         Deal.objects.bulk_update(dirty, _CRM_WRITTEN)
         if new or dirty:
             # bulk writes send no post_save: tell the rollups which days moved.
-            contacts_bulk_changed.send(
-                sender=Deal, org_id=org.pk, moments=moments, moved_contact_ids=[]
-            )
+            rollups_invalidate(org_id=org.pk, moments=moments)
 
         folding = _contacts_with_pcf_deals(org, {deal.contact_id for deal, _, _ in entries})
         recredit: set[int] = set()

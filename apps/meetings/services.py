@@ -17,6 +17,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from apps.contacts.models import Contact, Provider
+from apps.kpis.invalidation import rollups_invalidate
 from apps.meetings.models import CallType, CallTypeRule, Meeting, PostCallForm, PostCallFormConfig
 from apps.orgs.models import Organization, TeamMember, User
 from apps.orgs.services import audit_log_write, team_member_link
@@ -254,6 +255,8 @@ def org_recompute_showed(*, org: Organization, batch_size: int = 1000) -> int:
             meeting.showed, meeting.status = showed, status
             changed.append(meeting)
     Meeting.objects.bulk_update(changed, ["showed", "status"], batch_size=batch_size)
+    # A bulk write sends no model signals: the rollups hear of the calls' days here.
+    rollups_invalidate(org_id=org.pk, moments=[m.scheduled_at for m in changed])
     return len(changed)
 
 
@@ -471,7 +474,10 @@ def meeting_assign_credit(
             call_type=CallType.SOLUTION,
             scheduled_at__gte=meeting.scheduled_at,
         )
-        later.exclude(setter_id=meeting.host_id).update(setter_id=meeting.host_id)
+        moved = later.exclude(setter_id=meeting.host_id)
+        # update() sends no model signals: the rollups hear of the calls' days here.
+        rollups_invalidate(org_id=org.pk, moments=moved.values_list("scheduled_at", flat=True))
+        moved.update(setter_id=meeting.host_id)
     return meeting
 
 
