@@ -225,6 +225,31 @@ def payment_assign(
 
 
 @transaction.atomic
+def payment_edit(*, payment: Payment, actor: User | None, changes: dict) -> Payment:
+    """An admin edits a payment's own fields (amount, date, status, description...); credit
+    goes through ``payment_assign``. Validated, audited with the fields changed and their old
+    and new values (money and dates as text)."""
+    credit = {"contact", "deal", "meeting", "closer", "setter", "credit_basis"}
+    if credit & set(changes):
+        raise ValueError("credit changes go through payment_assign")
+    payment = Payment.objects.select_for_update().get(pk=payment.pk)
+    before = {name: getattr(payment, name) for name in changes}
+    for name, value in changes.items():
+        setattr(payment, name, value)
+    payment.full_clean()
+    payment.save()
+    changed = {
+        name: [str(before[name]), str(value)]
+        for name, value in changes.items()
+        if before[name] != value
+    }
+    audit_log_write(
+        org=payment.org, actor=actor, action="payment.edit", target=payment, changed=changed
+    )
+    return payment
+
+
+@transaction.atomic
 def payment_unassign(*, payment: Payment, actor: User | None) -> Payment:
     """Hand a payment back to the automatic credit rule."""
     payment = Payment.objects.select_for_update().get(pk=payment.pk)
