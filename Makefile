@@ -10,7 +10,7 @@ TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/attribution
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 PYTEST_ARGS ?=
 
-.PHONY: install run test lint format migrations-check chromium postgresql-client worker beat lock clean bench-intake
+.PHONY: install run test lint lint-imports format migrations-check chromium postgresql-client worker beat lock clean bench-intake
 
 $(STAMP): requirements.txt requirements-dev.txt requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -51,6 +51,10 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
+# The import boundaries of pyproject.toml [tool.importlinter] (layers, a pure attribution/).
+lint-imports: install
+	$(BIN)/lint-imports
+
 format: install
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
@@ -58,7 +62,7 @@ format: install
 migrations-check: install
 	$(BIN)/python manage.py makemigrations --check --dry-run
 
-test: install chromium postgresql-client lint migrations-check
+test: install chromium postgresql-client lint lint-imports migrations-check
 	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) \
 		$(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
 

@@ -277,6 +277,9 @@ from apps.api.settings_api import *  # noqa: E402, F403 - kept inside this block
 # Keys the hashes of API keys (apps/api/keys.py). Without it one is derived from SECRET_KEY:
 # then rotating SECRET_KEY revokes every API key at once.
 API_KEY_HMAC_KEY = env.str("API_KEY_HMAC_KEY", default="")
+# A NUL in a query string is a 400 everywhere (apps.orgs.middleware); under /api/ in the API's
+# own error body.
+NUL_REJECTION_RESPONDERS = {"/api/": "apps.api.errors.nul_rejected"}
 # Requests per minute per API key and per organisation (apps/api/throttles.py).
 API_THROTTLE_KEY_RATE = env.str("API_THROTTLE_KEY_RATE", default="600/m")
 API_THROTTLE_ORG_RATE = env.str("API_THROTTLE_ORG_RATE", default="3000/m")
@@ -358,7 +361,7 @@ PERMISSIONS_POLICY = {
 # --- health (issue 25) ---
 # /healthz is liveness (no dependency is asked); /readyz is readiness (apps/ops/health.py):
 # database, Redis, migrations, beat's heartbeat and the webhook inbox's oldest pending row.
-INSTALLED_APPS += ["apps.ops"]
+INSTALLED_APPS += ["apps.ops", "apps.demo"]
 READYZ_BEAT_MAX_AGE_MINUTES = env.int("READYZ_BEAT_MAX_AGE_MINUTES", default=10)
 READYZ_INBOX_MAX_AGE_MINUTES = env.int("READYZ_INBOX_MAX_AGE_MINUTES", default=15)
 # A dead dependency must answer the probe fast, not hold a gunicorn worker for its timeout.

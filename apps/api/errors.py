@@ -110,3 +110,8 @@ def error_response(status_code: int, message: str, fields=None) -> JsonResponse:
 def not_found(request, *args, **kwargs):
     """Any /api/ path that names no endpoint: the API's 404, not the site's page."""
     return error_response(404, "No such endpoint.")
+
+
+def nul_rejected(message: str) -> JsonResponse:
+    """The API's answer to a NUL in the query string (settings.NUL_REJECTION_RESPONDERS)."""
+    return error_response(400, message, {"query": [message]})

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import connection, models, transaction
+from django.db import models, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -28,7 +28,6 @@ from apps.contacts.models import (
     Touchpoint,
 )
 from apps.deals.models import CallActivity, Deal
-from apps.integrations.models import WebhookEvent
 from apps.meetings.models import Meeting, PostCallForm
 from apps.orgs.admin_base import admin_audit_forget
 from apps.orgs.models import AuditLog, Organization, User
@@ -38,6 +37,18 @@ from apps.payments.models import Payment, Refund
 logger = logging.getLogger(__name__)
 
 ERASED_BODY = b'{"erased": true}'
+# Raw deliveries naming a person kept outside the domain apps (the webhook inbox): the app that
+# keeps them registers how to erase them (apps.integrations, in its AppConfig.ready), so an
+# erasure reaches them while contacts imports nothing above it. name -> eraser(org, tokens).
+_DELIVERY_ERASERS: dict[str, Callable[[Organization, set[str]], int]] = {}
+
+
+def delivery_eraser_register(name: str, eraser: Callable[[Organization, set[str]], int]) -> None:
+    """``eraser(org, tokens)`` blanks every delivery of ``org`` holding one of ``tokens`` (values
+    identifying the erased people) and returns how many it blanked."""
+    _DELIVERY_ERASERS[name] = eraser
+
+
 # What an erased contact keeps of its own columns: nothing that names the person.
 NAMELESS = {
     "first_name": "", "last_name": "", "primary_email": "", "primary_phone": "", "company": "",
@@ -183,8 +194,9 @@ def _erase_rows(
         "payments": Payment.objects.for_org(org).filter(contact_id__in=ids).update(description=""),
         # After _identifying_tokens: the deliveries carry these ids in clear.
         "provider_ids": suppression.pseudonyms_write(org=org, contact_ids=ids),
-        "webhook_events": _erase_deliveries(org, tokens) if deliveries else 0,
     }
+    for name, eraser in _DELIVERY_ERASERS.items():
+        counts[name] = eraser(org, tokens) if deliveries else 0
     return counts
 
 
@@ -218,30 +230,3 @@ def _identifying_tokens(org: Organization, ids: list[int]) -> set[str]:
         Payment.objects.for_org(org).filter(contact_id__in=ids).values_list("charge_id", flat=True)
     )
     return {t for t in tokens if t and len(t) >= _MIN_TOKEN}
-
-
-def _erase_deliveries(org: Organization, tokens: set[str]) -> int:
-    if not tokens:
-        return 0
-    events = WebhookEvent.objects.for_org(org).exclude(body=ERASED_BODY)
-    needles = [t.encode() for t in sorted(tokens)]
-    if connection.vendor == "postgresql":
-        # One pass over the org's inbox in the database, not every body through Python.
-        sql = (
-            f"SELECT id FROM {WebhookEvent._meta.db_table} "  # noqa: S608 (table name only)
-            "WHERE org_id = %s AND EXISTS "
-            "(SELECT 1 FROM unnest(%s::bytea[]) AS t(n) WHERE position(t.n IN body) > 0)"
-        )
-        with connection.cursor() as cursor:
-            cursor.execute(sql, [org.pk, needles])
-            hit = [row[0] for row in cursor.fetchall()]
-    else:
-        hit = [
-            pk
-            for pk, body in events.values_list("pk", "body").iterator(chunk_size=500)
-            if any(n in bytes(body) for n in needles)
-        ]
-    hits = events.filter(pk__in=hit)
-    open_ = hits.filter(status__in=[WebhookEvent.Status.PENDING, WebhookEvent.Status.PROCESSING])
-    open_.update(status=WebhookEvent.Status.FAILED, error="erased before it was processed")
-    return hits.update(body=ERASED_BODY, headers={})

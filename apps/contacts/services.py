@@ -8,16 +8,12 @@ decisions and keeps the alias table consistent under concurrency.
 
 from __future__ import annotations
 
-import hashlib
-import json
-from collections import defaultdict, namedtuple
+from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
-from decimal import Decimal
-from functools import lru_cache
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 
 from django.core.exceptions import ValidationError
 from django.db import connection, models, transaction
@@ -35,292 +31,62 @@ from apps.contacts.models import (
     MergeCandidate,
     SourceRecord,
 )
-from apps.contacts.signals import contacts_bulk_changed
+from apps.contacts.resolution.candidates import EPOCH, Face, Slot, gather_candidates
+from apps.contacts.resolution.placing import Placement, write_reviews
+from apps.contacts.resolution.records import (
+    NAME_CANDIDATE_CAP,
+    PROFILE_KINDS,
+    ObjectHeld,
+    ResolveResult,
+    cached_profile,
+    fields_of,
+    lookup_pairs,
+    observation_values,
+    person_record,
+    shared_key,
+    store_fields,
+)
+from apps.contacts.resolution.weighing import weigh
 from apps.orgs.bulk import bound_cursor, bulk_insert, insert_rows
+from apps.orgs.locks import LockNamespace, xact_lock
 from apps.orgs.models import Organization, User
 from apps.orgs.services import audit_log_write
 from attribution.identity.match import (
-    Decision,
     Outcome,
     PersonRecord,
     Profile,
-    RecordKeys,
     blocking_keys,
     decide,
     may_match_by_name,
-    profile_extend,
-    profile_of_known,
     record_keys,
 )
 from attribution.identity.normalize import normalize_email, normalize_phone
 from attribution.identity.survivorship import ContactFields, FieldObservation, survive
 from attribution.sources.records import PersonObservation
-from attribution.touch.channels import normalize_channel
-
-# Provider ids that name a person (not one event of theirs): evidence for identity.
-PERSON_ID_KINDS = frozenset(
-    {
-        IdentifierKind.CLOSE_LEAD,
-        IdentifierKind.CLOSE_CONTACT,
-        IdentifierKind.STRIPE_CUSTOMER,
-        IdentifierKind.WHOP_USER,
-    }
-)
-_PROFILE_KINDS = PERSON_ID_KINDS | {IdentifierKind.EMAIL, IdentifierKind.PHONE}
-# How many namesakes one name key may bring in as candidates; beyond that a name says too little.
-NAME_CANDIDATE_CAP = 40
 
 
 class IdentityError(ValueError):
     pass
 
 
-@dataclass(frozen=True)
-class ResolveResult:
-    contact: Contact
-    created: bool
-    decision: str  # "matched", "new", "object" (the contact its provider object already has)
-    reasons: tuple[str, ...] = ()
-    review_with: tuple[int, ...] = ()  # contact ids put in the review queue with this one
-
-
-@dataclass(frozen=True)
-class ObjectHeld:
-    """The provider objects a record is about (a payment, a booking, a form response), as keys
-    the caller chose, and the live contact one of them already belongs to, if any.
-
-    A record about an object the org holds is that object's person, whatever identifiers it
-    carries: it goes to ``contact_id`` before any identifier is matched. Records of one batch
-    that share a key are one person too, so an object first seen twice in one page (a payment's
-    intent and charge) makes one contact, also when nothing in them is matchable.
-    """
-
-    keys: frozenset[str] = frozenset()
-    contact_id: int | None = None
-
-
 # --- locking --------------------------------------------------------------------------------
-
-
-def _lock_key(org_id: int, kind: str, value: str) -> int:
-    digest = hashlib.blake2b(f"{org_id}:{kind}:{value}".encode(), digest_size=8).digest()
-    return int.from_bytes(digest, "big", signed=True)
 
 
 def _lock_identifiers(org: Organization, pairs: Iterable[tuple[str, str]]) -> None:
     """Transaction-scoped advisory locks, one per identifier value, taken in a fixed order.
 
     Two resolves that share any value serialise here; the partial unique index on
-    (org, kind, value) is the backstop should anything slip past. SQLite (``make run``)
-    serialises writers by itself.
+    (org, kind, value) is the backstop should anything slip past.
     """
-    if connection.vendor != "postgresql":
-        return
-    keys = sorted({_lock_key(org.pk, kind, value) for kind, value in pairs})
-    if keys:
-        with bound_cursor(connection) as cursor:
-            cursor.execute(
-                "SELECT pg_advisory_xact_lock(k) FROM unnest(%s::bigint[]) AS k ORDER BY k",
-                [keys],
-            )
-
-
-# --- observations -> records --------------------------------------------------------------
-
-
-@dataclass
-class _Values:
-    """The identifier rows one observation brings: (kind, value, raw)."""
-
-    rows: list[tuple[str, str, str]] = field(default_factory=list)
-
-    def add(self, kind: str, value: str, raw: str = "") -> None:
-        if value and (kind, value) not in {(k, v) for k, v, _ in self.rows}:
-            self.rows.append((kind, value, raw))
-
-
-def _observation_values(observation: PersonObservation, region: str) -> _Values:
-    values = _Values()
-    for raw in observation.emails:
-        email = normalize_email(raw)
-        if email is not None:
-            values.add(IdentifierKind.EMAIL, email.value, raw)
-            values.add(IdentifierKind.EMAIL_CANONICAL, email.canonical, raw)
-    for raw in observation.phones:
-        phone = normalize_phone(raw, default_region=observation.country or region)
-        if phone is None:
-            continue
-        if phone.e164:
-            values.add(IdentifierKind.PHONE, phone.e164, raw)
-        else:
-            # Kept so nothing the person gave us is lost, but never used to match.
-            values.add(IdentifierKind.PHONE_RAW, phone.raw[:320], raw)
-    for external in observation.provider_ids:
-        if external.kind in IdentifierKind.values:
-            values.add(external.kind, external.value)
-    return values
-
-
-def _person_record(record_id: str, observation: PersonObservation, region: str) -> PersonRecord:
-    return PersonRecord(
-        record_id=record_id,
-        source=observation.source,
-        email=observation.email,
-        phone=observation.phone,
-        first_name=observation.first_name,
-        last_name=observation.last_name,
-        full_name=observation.full_name,
-        company=observation.company,
-        country=observation.country or region,
-        created_at=observation.observed_at,
-        utm_source=observation.utm.source,
-        utm_campaign=observation.utm.campaign,
-        provider_ids=tuple(
-            (i.kind, i.value) for i in observation.provider_ids if i.kind in PERSON_ID_KINDS
-        ),
-    )
-
-
-def _shared_key(kind: str, value: str) -> str:
-    # The spelling attribution.identity uses for values that must not count as evidence.
-    if kind in (IdentifierKind.EMAIL, IdentifierKind.EMAIL_CANONICAL, IdentifierKind.PHONE):
-        return value
-    return f"{kind}:{value}"
-
-
-def _lookup_pairs(keys: RecordKeys) -> list[tuple[str, str]]:
-    pairs = []
-    if keys.email is not None:
-        pairs += [
-            (IdentifierKind.EMAIL, keys.email.value),
-            (IdentifierKind.EMAIL_CANONICAL, keys.email.canonical),
-        ]
-    if keys.e164:
-        pairs.append((IdentifierKind.PHONE, keys.e164))
-    pairs += sorted(keys.provider_ids)
-    return pairs
-
-
-# --- contact state <-> pure types ----------------------------------------------------------
-
-
-def _fields_of(contact: Contact) -> ContactFields | None:
-    stored = contact.field_sources or {}
-    if not stored:
-        return None
-    data = dict(stored)
-    for name in ("lead_status_at", "first_seen_at"):
-        if data.get(name):
-            data[name] = datetime.fromisoformat(data[name])
-    for name in ("emails", "phones"):
-        data[name] = tuple(data.get(name) or ())
-    known = ContactFields.__dataclass_fields__
-    return ContactFields(**{k: v for k, v in data.items() if k in known})
-
-
-def _store_fields(contact: Contact, fields: ContactFields) -> None:
-    # A flat dataclass: a shallow copy is what asdict's deep recursion gives, ten times faster.
-    data = {name: getattr(fields, name) for name in ContactFields.__dataclass_fields__}
-    for name in ("lead_status_at", "first_seen_at"):
-        if data.get(name):
-            data[name] = data[name].isoformat()
-    data["emails"], data["phones"] = list(fields.emails), list(fields.phones)
-    contact.field_sources = data
-    contact.first_name = (fields.first_name or "")[:150]
-    contact.last_name = (fields.last_name or "")[:150]
-    contact.lead_status = (fields.lead_status or "")[:100]
-    contact.primary_email = fields.primary_email or ""
-    contact.primary_phone = fields.primary_phone or ""
-    contact.first_seen_at = fields.first_seen_at
-    contact.original_source = normalize_channel(fields.utm_source or fields.original_source)[:200]
-    contact.original_medium = (fields.utm_medium or "")[:200]
-    contact.original_campaign = normalize_channel(fields.utm_campaign)[:200]
-    contact.original_content = (fields.utm_content or "")[:200]
-    contact.original_term = (fields.utm_term or "")[:200]
-
-
-def _field_observation(observation: PersonObservation, region: str, lead_status: str | None):
-    return FieldObservation(
-        source=observation.source,
-        observed_at=observation.observed_at,
-        first_name=observation.first_name,
-        last_name=observation.last_name,
-        full_name=observation.full_name,
-        emails=tuple(observation.emails),
-        phones=tuple(observation.phones),
-        country=observation.country or region,
-        lead_status=lead_status,
-        utm_source=observation.utm.source,
-        utm_medium=observation.utm.medium,
-        utm_campaign=observation.utm.campaign,
-        utm_content=observation.utm.content,
-        utm_term=observation.utm.term,
-    )
-
-
-def _profile_of(contact: Contact, identifiers: Iterable[tuple[str, str]]) -> Profile:
-    return _profile(
-        contact.first_name,
-        contact.last_name,
-        contact.company,
-        contact.original_campaign,
-        contact.first_seen_at,
-        tuple(sorted(identifiers)),
-    )
-
-
-# A profile is a pure function of these values, so a cache keyed by them can never be stale;
-# a backfill meets the same popular namesakes page after page.
-@lru_cache(maxsize=8_000)
-def _profile(first_name, last_name, company, campaign, first_seen_at, identifiers) -> Profile:
-    emails, phones, provider = [], [], []
-    for kind, value in identifiers:
-        if kind == IdentifierKind.EMAIL:
-            emails.append(value)
-        elif kind == IdentifierKind.PHONE:
-            phones.append(value)  # stored only as normalize_phone's E.164
-        elif kind in PERSON_ID_KINDS:
-            provider.append((kind, value))
-    return profile_of_known(
-        first_name=first_name,
-        last_name=last_name,
-        company=company,
-        campaign=campaign,
-        seen_at=first_seen_at,
-        emails=emails,
-        phones=phones,
-        provider_ids=provider,
-    )
+    xact_lock(LockNamespace.IDENTIFIER, org.pk, [(kind, value) for kind, value in pairs])
 
 
 # --- resolve ------------------------------------------------------------------------------
 
 
-@dataclass(eq=False)  # one person is one slot: identity, not field-by-field comparison
-class _Slot:
-    """One person during a resolve: an existing contact or one about to be created.
-
-    A namesake (found by name only) is read without its row and without a lock: ``contact``
-    stays None until a record matches it, and most never are.
-    """
-
-    pk: int | None
-    contact: Contact | None
-    profile: Profile
-    created: bool = False
-    fields: ContactFields | None = None
-    new_values: list[tuple[str, str, str]] = field(default_factory=list)
-    name_keys: set[str] = field(default_factory=set)
-
-
-# A namesake's columns that its matching profile reads (the names _profile_of uses).
-_Face = namedtuple(
-    "_Face", ["pk", "first_name", "last_name", "company", "original_campaign", "first_seen_at"]
-)
 # Records resolved per pass: the candidates a pass loads grow with it (a common name brings up
 # to NAME_CANDIDATE_CAP namesakes per record), and memory must not grow with the page.
 RESOLVE_CHUNK = 400
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def contact_resolve(
@@ -384,405 +150,44 @@ def _resolve_chunk(
     lead_status: str | None,
     held: Sequence[ObjectHeld | None] | None = None,
 ) -> list[ResolveResult]:
+    """One chunk: gather the candidates, then weigh and place each record in the order the
+    records were seen, then write (apps.contacts.resolution)."""
     held = held if held is not None else [None] * len(observations)
-    held_ids = {h.contact_id for h in held if h is not None and h.contact_id is not None}
     region = org.default_region or "US"
-    records = [_person_record(str(i), o, region) for i, o in enumerate(observations)]
+    records = [person_record(str(i), o, region) for i, o in enumerate(observations)]
     keys = [record_keys(r) for r in records]
-    values = [_observation_values(o, region) for o in observations]
-    lookups = {pair for k in keys for pair in _lookup_pairs(k)}
+    values = [observation_values(o, region) for o in observations]
+    lookups = {pair for k in keys for pair in lookup_pairs(k)}
     all_pairs = lookups | {(kind, v) for vs in values for kind, v, _ in vs.rows}
 
     with transaction.atomic(savepoint=False):
         _lock_identifiers(org, all_pairs)
-        owners = _owners(org, lookups)
-        blocked = set(BlockedIdentifier.objects.for_org(org).values_list("kind", "value"))
-        limit = org.identifier_share_limit
-        shared = frozenset(
-            _shared_key(kind, value)
-            for (kind, value), contact_ids in owners.items()
-            if len(contact_ids) > limit or (kind, value) in blocked
-        ) | frozenset(_shared_key(k, v) for k, v in blocked)
-
-        # Namesakes are only worth loading for records no identifier already places: a known
-        # email or phone decides by itself, and loading every "John Smith" for it is the
-        # single largest cost of a backfill.
-        # A record whose object is held is placed by it: its namesakes are not needed either.
-        unplaced = [
-            k
-            for k, h in zip(keys, held, strict=True)
-            if not any(owners.get(p) for p in _lookup_pairs(k))
-            and (h is None or h.contact_id is None)
-        ]
-        name_index, faces = _name_candidates(org, unplaced, shared)
-        # Held objects' contacts are loaded (and locked) like identifier owners.
-        owner_ids = {cid for ids in owners.values() for cid in ids} | held_ids
-        blocks = [blocking_keys(k, shared=shared) for k in keys]
-        # A namesake is weighed (read with its emails and phones, given a slot) only when some
-        # record's corroborated name could match it; for the rest decide() is NO_MATCH whatever
-        # they hold, and they cost a name comparison each (may_match_by_name).
-        weighed = set()
-        for i, k in enumerate(keys):
-            for key in blocks[i]:
-                for cid in name_index.get(key, ()):
-                    if cid in owner_ids or cid in weighed:
-                        continue
-                    face = faces[cid]
-                    if may_match_by_name(
-                        k,
-                        first_name=face.first_name,
-                        last_name=face.last_name,
-                        company=face.company,
-                        campaign=face.original_campaign,
-                        seen_at=face.first_seen_at,
-                    ):
-                        weighed.add(cid)
-        slots = _load_slots(org, owner_ids, faces, weighed)
-        # In-batch index: blocking key -> slots created or extended earlier in this batch.
-        batch_index: dict[str, list[_Slot]] = defaultdict(list)
+        found = gather_candidates(org, keys=keys, held=held, lookups=lookups)
+        placement = Placement(org=org, region=region, lead_status=lead_status)
         order = sorted(range(len(records)), key=lambda i: (observations[i].observed_at, i))
         results: dict[int, ResolveResult] = {}
-        used: dict[int, _Slot] = {}
-        reviews: list[tuple[_Slot, _Slot, Decision]] = []
-        # Object key -> the slot a record of this chunk about that object went to.
-        object_slots: dict[str, _Slot] = {}
         for i in order:
-            block = blocks[i]
-            candidates: dict[int, _Slot] = {}
-            for pair in _lookup_pairs(keys[i]):
-                for cid in owners.get(pair, ()):
-                    if cid in slots:
-                        candidates[id(slots[cid])] = slots[cid]
-            for key in block:
-                for cid in name_index.get(key, ()):
-                    # A namesake has a slot only if weighed: the others were ruled out for
-                    # every record of the chunk.
-                    if cid in slots:
-                        candidates[id(slots[cid])] = slots[cid]
-                for slot in batch_index.get(key, ()):
-                    candidates[id(slot)] = slot
-            matches, review = [], []
-            for slot in candidates.values():
-                decision = decide(keys[i], slot.profile, shared=shared)
-                if decision.outcome is Outcome.MATCH:
-                    matches.append((decision, slot))
-                elif decision.outcome is Outcome.REVIEW:
-                    review.append((decision, slot))
-            matches.sort(key=lambda m: (-m[0].score, m[1].pk or 0))
-            object_slot = _object_slot(held[i], slots, object_slots)
-            if object_slot is not None:
-                # The object's person, before any identifier: anyone else those identifiers
-                # point to is an admin's call, never an automatic merge.
-                decision, slot = None, object_slot
-                review += [m for m in matches if m[1] is not slot]
-            else:
-                # A namesake read without a lock is locked now; one merged away meanwhile is gone.
-                matches = [m for m in matches if _materialize(org, m[1], slots)]
-                if matches:
-                    decision, slot = matches[0]
-                    # A second person who matches as well is an admin's call, never an
-                    # automatic merge of two existing contacts.
-                    review += matches[1:]
-                else:
-                    decision = None
-                    slot = _Slot(pk=None, contact=Contact(org=org), profile=Profile(), created=True)
-            slot.profile = profile_extend(slot.profile, keys[i])
-            slot.fields = survive(
-                slot.fields if slot.fields is not None else _fields_of(slot.contact),
-                _field_observation(observations[i], region, lead_status),
+            weighed = weigh(
+                keys[i], found.for_record(i, keys[i], placement.batch_index), shared=found.shared
             )
-            used[id(slot)] = slot
-            for kind, value, raw in values[i].rows:
-                slot.new_values.append((kind, value, raw))
-            slot.name_keys.update(k for k in block if k.startswith("n:"))
-            for key in block:
-                if slot not in batch_index[key]:
-                    batch_index[key].append(slot)
-            reviews += [(slot, other, d) for d, other in review if other is not slot]
-            for key in held[i].keys if held[i] is not None else ():
-                object_slots.setdefault(key, slot)
-            results[i] = ResolveResult(
-                contact=slot.contact,
-                created=slot.created,
-                decision=(
-                    "object" if object_slot is not None else "matched" if decision else "new"
-                ),
-                reasons=decision.reasons if decision else (),
+            results[i] = placement.place(
+                keys=keys[i],
+                block=found.blocks[i],
+                observation=observations[i],
+                values=values[i],
+                held=held[i],
+                weighed=weighed,
+                slots=found.slots,
             )
-        _write_slots(org, list(used.values()))
-        for slot in used.values():
-            slot.pk = slot.contact.pk
-        created = _CREATED.get()
+        used = placement.write()
+        created = _CREATED.get()  # the contacts this transaction created (contacts_created_collect)
         if created is not None:
-            created.extend(slot.pk for slot in used.values() if slot.created)
-        review_ids = _write_reviews(org, reviews)
+            created.extend(slot.pk for slot in used if slot.created)
+        review_ids = write_reviews(org, placement.reviews)
     return [
         replace(results[i], review_with=tuple(sorted(review_ids.get(results[i].contact.pk, ()))))
         for i in range(len(records))
     ]
-
-
-def _object_slot(
-    held: ObjectHeld | None, slots: dict[int, _Slot], object_slots: dict[str, _Slot]
-) -> _Slot | None:
-    """The slot of the contact a record's object already has: held in the database (a contact
-    merged away or erased meanwhile has no slot, and the record is resolved as any other), or
-    given to a record of this chunk about the same object."""
-    if held is None:
-        return None
-    if held.contact_id is not None and held.contact_id in slots:
-        return slots[held.contact_id]
-    return next((object_slots[key] for key in sorted(held.keys) if key in object_slots), None)
-
-
-def _owners(org: Organization, pairs: set[tuple[str, str]]) -> dict[tuple[str, str], set[int]]:
-    owners: dict[tuple[str, str], set[int]] = defaultdict(set)
-    for _, contact_id, kind, value, _, merged in identifier_rows_holding(org, pairs):
-        if not merged:
-            owners[(kind, value)].add(contact_id)
-    return owners
-
-
-def _name_candidates(
-    org, keys: Sequence[RecordKeys], shared
-) -> tuple[dict[str, list[int]], dict[int, _Face]]:
-    """Name key -> namesake ids (newest first, at most NAME_CANDIDATE_CAP), and each namesake's
-    columns: one read, the profile a name decision needs comes with the ids."""
-    wanted = {k for ks in keys for k in blocking_keys(ks, shared=shared) if k.startswith("n:")}
-    index: dict[str, list[int]] = defaultdict(list)
-    faces: dict[int, _Face] = {}
-    if not wanted:
-        return index, faces
-    if connection.vendor == "postgresql":
-        # The newest CAP contacts per key, read off the (org, key, contact) index: a common
-        # surname must not make every resolve read every namesake the org ever had.
-        # Only table names from the models are interpolated; every value is a parameter.
-        # The date comes as whole microseconds since the epoch: a backfill reads a million of
-        # these, and psycopg decodes an integer in C where Django's timestamptz loader is Python.
-        sql = (
-            "SELECT k.key, n.* FROM unnest(%s::text[]) AS k(key) CROSS JOIN LATERAL ("  # noqa: S608
-            "SELECT nk.contact_id, c.first_name, c.last_name, c.company, c.original_campaign, "
-            "(EXTRACT(EPOCH FROM c.first_seen_at) * 1000000)::bigint "
-            f"FROM {ContactNameKey._meta.db_table} nk "
-            f"JOIN {Contact._meta.db_table} c ON c.id = nk.contact_id "
-            "WHERE nk.org_id = %s AND nk.key = k.key AND c.merged_into_id IS NULL "
-            "ORDER BY nk.contact_id DESC LIMIT %s) AS n"
-        )
-        with bound_cursor(connection) as cursor:
-            cursor.execute(sql, [sorted(wanted), org.pk, NAME_CANDIDATE_CAP])
-            for key, pk, first, last, company, campaign, micros in cursor.fetchall():
-                if pk not in faces:
-                    seen_at = None if micros is None else _EPOCH + timedelta(microseconds=micros)
-                    faces[pk] = _Face(pk, first, last, company, campaign, seen_at)
-                index[key].append(pk)  # LIMIT keeps each key within the cap
-        return index, faces
-    rows = (
-        ContactNameKey.objects.for_org(org)
-        .filter(key__in=wanted, contact__merged_into__isnull=True)
-        .order_by("key", "-contact_id")
-        .values_list("key", *(f"contact__{name}" for name in _Face._fields))
-    )
-    for key, *face in rows:
-        if len(index[key]) < NAME_CANDIDATE_CAP:
-            index[key].append(face[0])
-            faces[face[0]] = _Face(*face)
-    return index, faces
-
-
-def _load_slots(
-    org: Organization,
-    owner_ids: set[int],
-    faces: dict[int, _Face],
-    weighed: set[int],
-) -> dict[int, _Slot]:
-    """Slots for every candidate: identifier owners as locked rows (they usually match), and
-    the namesakes some record of the chunk could match as their columns and identifiers, not
-    yet locked (most still don't match)."""
-    identifiers: dict[int, list[tuple[str, str]]] = defaultdict(list)
-    if owner_ids or weighed:
-        # Only the kinds a profile reads: canonical emails and event ids are half the rows.
-        for contact_id, kind, value in Identifier.objects.filter(
-            contact_id__any=owner_ids | weighed, kind__any=sorted(_PROFILE_KINDS)
-        ).values_list("contact_id", "kind", "value"):
-            identifiers[contact_id].append((kind, value))
-    live = Contact.objects.for_org(org).filter(merged_into__isnull=True)
-    slots = (
-        {
-            c.pk: _Slot(pk=c.pk, contact=c, profile=_profile_of(c, identifiers[c.pk]))
-            for c in live.filter(pk__any=owner_ids).select_for_update()
-        }
-        if owner_ids
-        else {}
-    )
-    for pk in weighed:
-        slots[pk] = _Slot(pk=pk, contact=None, profile=_profile_of(faces[pk], identifiers[pk]))
-    return slots
-
-
-def _materialize(org: Organization, slot: _Slot, slots: dict[int, _Slot]) -> bool:
-    """Locks and reads a matched namesake's row; False (and forgotten) if it is gone."""
-    if slot.contact is not None:
-        return True
-    contact = (
-        Contact.objects.for_org(org)
-        .select_for_update()
-        .filter(pk=slot.pk, merged_into__isnull=True)
-        .first()
-    )
-    if contact is None:
-        slots.pop(slot.pk, None)
-        return False
-    slot.contact = contact
-    return True
-
-
-def _counted(contact: Contact) -> tuple:
-    # What the KPI rollups read from a contact: when it became a lead, and from where.
-    return (contact.first_seen_at, contact.original_source, contact.original_campaign)
-
-
-def _write_slots(org: Organization, slots: list[_Slot]) -> None:
-    new = [s for s in slots if s.created]
-    before = {id(s): _counted(s.contact) for s in slots if not s.created}
-    for slot in slots:
-        _store_fields(slot.contact, slot.fields)
-    if new:
-        bulk_insert([s.contact for s in new])
-    old = [s.contact for s in slots if not s.created]
-    if old:
-        _update_contacts(old)
-    moments = [s.contact.first_seen_at for s in new]
-    moved = []
-    for slot in slots:
-        if slot.created or before[id(slot)] == _counted(slot.contact):
-            continue
-        moments += [before[id(slot)][0], slot.contact.first_seen_at]
-        if before[id(slot)][1:] != _counted(slot.contact)[1:]:
-            moved.append(slot.contact.pk)
-    if moments or moved:
-        contacts_bulk_changed.send(
-            sender=Contact, org_id=org.pk, moments=moments, moved_contact_ids=moved
-        )
-    # Identifiers: a value already on another contact becomes shared on both.
-    wanted = {(k, v) for s in slots for k, v, _ in s.new_values}
-    # (kind, value) -> [contact_id, shared, pk] of every row holding it, this batch's included.
-    existing: dict[tuple[str, str], list[list]] = defaultdict(list)
-    for pk, contact_id, kind, value, shared, _ in identifier_rows_holding(org, wanted):
-        existing[(kind, value)].append([contact_id, shared, pk])
-    to_create, to_share = [], set()
-    for slot in slots:
-        primary = {slot.fields.primary_email, slot.fields.primary_phone}
-        for kind, value, raw in slot.new_values:
-            holders = existing[(kind, value)]
-            if any(h[0] == slot.contact.pk for h in holders):
-                continue
-            for holder in holders:
-                if not holder[1]:
-                    holder[1] = True
-                    if holder[2] is not None:  # rows of this batch are saved below as they are
-                        to_share.add(holder[2])
-            row = {
-                "org_id": org.pk,
-                "contact_id": slot.contact.pk,
-                "kind": kind,
-                "value": value,
-                "raw": raw[:320],
-                "shared": bool(holders),
-                "is_primary": value in primary and kind in ("email", "phone"),
-                "source": _source_of(slot, value),
-            }
-            holder = [slot.contact.pk, row["shared"], None]
-            holders.append(holder)
-            to_create.append((row, holder))
-    if to_share:
-        Identifier.objects.filter(pk__any=sorted(to_share)).update(shared=True)
-    # A row of this batch made shared by a later one in the same batch is written shared.
-    insert_rows(Identifier, [{**row, "shared": holder[1]} for row, holder in to_create])
-    insert_rows(
-        ContactNameKey,
-        [
-            {"org_id": org.pk, "contact_id": s.contact.pk, "key": k}
-            for s in slots
-            for k in sorted(s.name_keys)
-        ],
-        ignore_conflicts=True,
-    )
-
-
-_SURVIVING_FIELDS = (
-    "first_name", "last_name", "lead_status", "primary_email", "primary_phone", "first_seen_at",
-    "original_source", "original_medium", "original_campaign", "original_content",
-    "original_term", "field_sources",
-)  # fmt: skip
-
-
-def _update_contacts(contacts: list[Contact]) -> None:
-    """Writes the surviving fields of many contacts in one statement.
-
-    Django's bulk_update builds a CASE per column and row, which dominated a backfill's time;
-    on PostgreSQL one UPDATE ... FROM unnest(arrays) does the same work in a single pass.
-    """
-    now = timezone.now()
-    if connection.vendor != "postgresql":
-        for contact in contacts:
-            contact.updated_at = now
-        Contact.objects.bulk_update(contacts, [*_SURVIVING_FIELDS, "updated_at"])
-        return
-    text_fields = [f for f in _SURVIVING_FIELDS if f not in ("first_seen_at", "field_sources")]
-    columns = ", ".join(f"{f} = v.{f}" for f in text_fields)
-    types = ", ".join(f"{f} text" for f in text_fields)
-    sql = (
-        # Only column names from this module are interpolated; every value is a parameter. The
-        # rows travel as one JSON document: as text arrays, their JSON column made the driver
-        # escape every quote of every row, which cost more than the update itself.
-        f"UPDATE {Contact._meta.db_table} AS c SET {columns}, "  # noqa: S608
-        "first_seen_at = v.first_seen_at, field_sources = v.field_sources, updated_at = %s "
-        f"FROM jsonb_to_recordset(%s::jsonb) AS v(id bigint, {types}, "
-        "first_seen_at timestamptz, field_sources jsonb) WHERE c.id = v.id"
-    )
-    rows = [
-        {
-            "id": c.pk,
-            **{f: getattr(c, f) or "" for f in text_fields},
-            "first_seen_at": c.first_seen_at.isoformat() if c.first_seen_at else None,
-            "field_sources": c.field_sources,
-        }
-        for c in contacts
-    ]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [now, json.dumps(rows)])
-
-
-def _source_of(slot: _Slot, value: str) -> str:
-    fields = slot.fields
-    if value == fields.primary_email:
-        return fields.primary_email_source or ""
-    if value == fields.primary_phone:
-        return fields.primary_phone_source or ""
-    return ""
-
-
-def _write_reviews(org, reviews: list[tuple[_Slot, _Slot, Decision]]) -> dict[int, set[int]]:
-    by_contact: dict[int, set[int]] = defaultdict(set)
-    rows = {}
-    for slot, other, decision in reviews:
-        a, b = sorted((slot.pk, other.pk))
-        if a == b:
-            continue
-        rows.setdefault(
-            (a, b),
-            {
-                "org_id": org.pk,
-                "contact_a_id": a,
-                "contact_b_id": b,
-                "score": Decimal(str(round(decision.score, 4))),
-                "reasons": list(decision.reasons),
-            },
-        )
-        by_contact[slot.pk].add(other.pk)
-    # A pair already in the queue (or already decided) stays as it is.
-    insert_rows(MergeCandidate, list(rows.values()), ignore_conflicts=True)
-    return by_contact
 
 
 # --- namesakes created side by side ------------------------------------------------------
@@ -844,9 +249,9 @@ def namesakes_review(*, org: Organization, contact_ids: Iterable[int], among: It
     faces, keys = {}, {}
     rows = Contact.objects.for_org(org).filter(pk__in=ids, merged_into__isnull=True)
     for pk, email, source, *face in rows.values_list(
-        "pk", "primary_email", "original_source", *_Face._fields[1:]
+        "pk", "primary_email", "original_source", *Face._fields[1:]
     ):
-        faces[pk] = face = _Face(pk, *face)
+        faces[pk] = face = Face(pk, *face)
         if pk in contact_ids:
             # The contact as the record that created it. Its phone and provider ids are left
             # out: one shared with a namesake would have made their pages wait for each other.
@@ -881,18 +286,18 @@ def namesakes_review(*, org: Organization, contact_ids: Iterable[int], among: It
     )
     identifiers: dict[int, list[tuple[str, str]]] = defaultdict(list)
     rows = Identifier.objects.filter(
-        contact_id__in={y for _, y in weighed}, kind__in=_PROFILE_KINDS
+        contact_id__in={y for _, y in weighed}, kind__in=PROFILE_KINDS
     ).values_list("contact_id", "kind", "value")
     for contact_id, kind, value in rows:
         identifiers[contact_id].append((kind, value))
     shared = frozenset(
-        _shared_key(kind, value)
+        shared_key(kind, value)
         for kind, value in BlockedIdentifier.objects.for_org(org).values_list("kind", "value")
     )
     reviews = []
     for x, y in weighed:
         face = faces[y]
-        profile = _profile(face.first_name, face.last_name, face.company, face.original_campaign,
+        profile = cached_profile(face.first_name, face.last_name, face.company, face.original_campaign,
                            face.first_seen_at, tuple(sorted(identifiers[y])))  # fmt: skip
         decision = decide(keys[x], profile, shared=shared)
         if decision.outcome is Outcome.NO_MATCH:
@@ -900,9 +305,9 @@ def namesakes_review(*, org: Organization, contact_ids: Iterable[int], among: It
         decision = replace(
             decision, reasons=(*decision.reasons, "created side by side: an admin decides")
         )
-        reviews.append((_Slot(pk=x, contact=None, profile=Profile()),
-                        _Slot(pk=y, contact=None, profile=Profile()), decision))  # fmt: skip
-    _write_reviews(org, reviews)
+        reviews.append((Slot(pk=x, contact=None, profile=Profile()),
+                        Slot(pk=y, contact=None, profile=Profile()), decision))  # fmt: skip
+    write_reviews(org, reviews)
     return len(reviews)
 
 
@@ -978,7 +383,7 @@ def namesakes_beside(*, org: Organization, contact_ids: Sequence[int], window: N
         "last": window.last_id,
         "cap": NAME_CANDIDATE_CAP,
         "open": since is not None,
-        "since": since or _EPOCH,
+        "since": since or EPOCH,
     }
     # Bound on the server: the id array, inlined twice, cost more to plan than to run.
     with bound_cursor(connection) as cursor:
@@ -1179,11 +584,11 @@ def contact_merge(
             model.objects.filter(pk__in=ids).update(**{field_name: winner})
             moved[name] = ids
 
-        fields = _fields_of(winner)
-        loser_fields = _fields_of(loser)
+        fields = fields_of(winner)
+        loser_fields = fields_of(loser)
         if fields is not None and loser_fields is not None:
             fields = _survive_contact(fields, loser_fields)
-            _store_fields(winner, fields)
+            store_fields(winner, fields)
         else:
             _merge_plain_fields(winner, loser)
         winner.save()

@@ -24,7 +24,7 @@ from django.db.models import Exists, Q
 from django.utils import timezone
 
 from apps.contacts.models import Contact, Identifier, IdentifierKind, SourceRecord, Suppression
-from apps.contacts.services import _observation_values
+from apps.contacts.resolution.records import observation_values as _observation_values
 from apps.deals.models import CallActivity, Deal
 from apps.meetings.models import Meeting
 from apps.orgs.models import Organization, User

@@ -7,6 +7,7 @@ from django.db.models.functions import Coalesce
 
 from apps.deals.models import Deal
 from apps.orgs.access import credited_rows_for_member
+from apps.orgs.calendar import org_period_bounds
 from apps.orgs.models import Membership, Organization
 from apps.payments.selectors import LedgerFilters
 
@@ -17,9 +18,7 @@ def deal_list_for_member(*, membership: Membership) -> QuerySet[Deal]:
 
 def deal_ledger(*, membership: Membership, filters: LedgerFilters) -> QuerySet[Deal]:
     """Deals dated by when they were won (KPIS.md), else by when they were created."""
-    from apps.payments.services import period_bounds
-
-    lo, hi = period_bounds(membership.org, filters.start, filters.end)
+    lo, hi = org_period_bounds(membership.org, filters.start, filters.end)
     qs = (
         deal_list_for_member(membership=membership)
         .annotate(dated=Coalesce("closed_at", "created_at"))

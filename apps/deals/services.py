@@ -8,22 +8,21 @@ advisory lock so a PCF save and a CRM webhook arriving together still fold.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 from datetime import datetime, time, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db import connection, transaction
-from django.db.models import Q
+from django.db import transaction
 from django.utils import timezone
 
 from apps.contacts.models import Contact, Provider
-from apps.contacts.signals import contacts_bulk_changed
 from apps.deals.models import Deal
-from apps.meetings.models import CallType, Meeting
+from apps.kpis.invalidation import rollups_invalidate
+from apps.meetings.services import contact_setter_calls, setter_from_calls
 from apps.orgs.bulk import bulk_insert
+from apps.orgs.locks import LockNamespace, xact_lock
 from apps.orgs.models import Organization, TeamMember, User
 from apps.orgs.services import audit_log_write
 from attribution.sources import close
@@ -55,19 +54,9 @@ def fold_window(org: Organization) -> timedelta:
     return timedelta(days=int(days))
 
 
-def _lock_key(org: Organization, name: str) -> int:
-    digest = hashlib.blake2b(f"deal:{org.pk}:{name}".encode(), digest_size=8).digest()
-    return int.from_bytes(digest, "big", signed=True)
-
-
 def _lock(org: Organization, *names: str) -> None:
     """Transaction-scoped advisory locks, taken in key order so two batches cannot deadlock."""
-    if connection.vendor != "postgresql" or not names:
-        return
-    keys = sorted({_lock_key(org, name) for name in names})
-    with connection.cursor() as cursor:
-        # unnest walks the (sorted) array in order, so the locks are taken in that order.
-        cursor.execute("SELECT pg_advisory_xact_lock(k) FROM unnest(%s::bigint[]) AS k", [keys])
+    xact_lock(LockNamespace.DEAL, org.pk, names)
 
 
 def _lock_contact(org: Organization, contact_id: int | None) -> None:
@@ -80,46 +69,6 @@ def _recredit_payments(org: Organization, contact_id: int | None) -> None:
     from apps.payments.services import payments_recredit_for_contact
 
     payments_recredit_for_contact(org=org, contact_id=contact_id)
-
-
-def _setter_meetings(org: Organization, contact_ids) -> dict[int, list[dict]]:
-    """Per contact, the calls that can name its setter, newest first (for ``_setter_from``)."""
-    rows: dict[int, list[dict]] = {}
-    meetings = (
-        Meeting.objects.for_org(org)
-        .filter(contact_id__any=[c for c in contact_ids if c is not None])
-        .filter(Q(call_type=CallType.TRIAGE, host__isnull=False) | Q(setter__isnull=False))
-        .values("contact_id", "scheduled_at", "call_type", "host_id", "setter_id", "status")
-        .order_by("-scheduled_at", "-pk")
-    )
-    for row in meetings:
-        rows.setdefault(row["contact_id"], []).append(row)
-    return rows
-
-
-def _setter_from(meetings: list[dict], before: datetime | None) -> int | None:
-    """The host of the contact's triage call (KPIS.md), else the setter of its latest call.
-
-    ``meetings`` are the contact's calls newest first, as ``_setter_meetings`` gives them.
-    """
-    eligible = [m for m in meetings if before is None or m["scheduled_at"] <= before]
-    for m in eligible:
-        if (
-            m["call_type"] == CallType.TRIAGE
-            and m["host_id"] is not None
-            and m["status"] != Meeting.Status.RESCHEDULED
-        ):
-            return m["host_id"]
-    for m in eligible:
-        if m["setter_id"] is not None:
-            return m["setter_id"]
-    return None
-
-
-def _contact_setter(org: Organization, contact_id: int | None, before: datetime | None):
-    if contact_id is None:
-        return None
-    return _setter_from(_setter_meetings(org, [contact_id]).get(contact_id, []), before)
 
 
 def _won_at(org: Organization, opportunity: close.Opportunity) -> datetime:
@@ -270,10 +219,12 @@ def deals_upsert_from_crm_many(
             )
             entries.append((deal, before, False))
 
-        meetings = _setter_meetings(org, {deal.contact_id for deal, _, _ in entries})
+        meetings = contact_setter_calls(
+            org=org, contact_ids={deal.contact_id for deal, _, _ in entries}
+        )
         new, dirty, moments = [], [], []
         for index, (deal, before, _) in enumerate(entries):
-            setter = _setter_from(meetings.get(deal.contact_id, []), deal.closed_at)
+            setter = setter_from_calls(meetings.get(deal.contact_id, []), before=deal.closed_at)
             deal.setter_id = setter or deal.setter_id
             if before is not None and _state(deal) == before:
                 continue
@@ -296,9 +247,7 @@ def deals_upsert_from_crm_many(
         Deal.objects.bulk_update(dirty, _CRM_WRITTEN)
         if new or dirty:
             # bulk writes send no post_save: tell the rollups which days moved.
-            contacts_bulk_changed.send(
-                sender=Deal, org_id=org.pk, moments=moments, moved_contact_ids=[]
-            )
+            rollups_invalidate(org_id=org.pk, moments=moments)
 
         folding = _contacts_with_pcf_deals(org, {deal.contact_id for deal, _, _ in entries})
         recredit: set[int] = set()

@@ -1,13 +1,13 @@
 from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import render
-from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET
 
 from apps.deals.forms import DealFilterForm
 from apps.deals.selectors import deal_ledger, deal_totals
 from apps.orgs.access import member_required
+from apps.orgs.calendar import org_today
 from apps.orgs.csv import csv_response
 from apps.payments.views import LEDGER_ROLES
 
@@ -16,7 +16,7 @@ from apps.payments.views import LEDGER_ROLES
 @require_GET
 def deal_list(request):
     org = request.org
-    today = timezone.localdate(timezone=org.tzinfo)
+    today = org_today(org)
     form = DealFilterForm(request.GET, org=org, membership=request.membership, today=today)
     filters = form.filters()
     start, end = filters.start, filters.end

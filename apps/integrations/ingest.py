@@ -12,7 +12,6 @@ in :func:`parse_payload` and the ``*_for`` helpers, so both paths parse the same
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import contextmanager
@@ -23,7 +22,7 @@ from enum import StrEnum
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import DataError, IntegrityError, connection, transaction
+from django.db import DataError, IntegrityError, transaction
 from django.db.models import Q
 
 from apps.contacts import suppression
@@ -57,6 +56,7 @@ from apps.meetings.services import (
     meeting_upsert_from_invitee,
 )
 from apps.orgs.bulk import insert_rows
+from apps.orgs.locks import LockNamespace, xact_lock
 from apps.orgs.models import Organization, TeamMember
 from apps.payments.models import Payment
 from apps.payments.services import payment_upsert, refund_upsert
@@ -660,19 +660,11 @@ def _lock_objects(org: Organization, records: Sequence[object]) -> None:
     """Serialises ingestions of each provider object, so "created" is reported exactly once and
     the before/after comparisons see no concurrent writer. Taken before any identifier lock of
     contact_resolve, in every ingestion alike and in key order, so no two ingestions deadlock."""
-    if connection.vendor != "postgresql":
-        return
-    keys = set()
-    for record in records:
-        for key in _object_lock_keys(record):
-            digest = hashlib.blake2b(f"ingest:{org.pk}:{key}".encode(), digest_size=8).digest()
-            keys.add(int.from_bytes(digest, "big", signed=True))
-    if keys:
-        with connection.cursor() as cursor:
-            # unnest walks the sorted array in order, so the locks are taken in that order.
-            cursor.execute(
-                "SELECT pg_advisory_xact_lock(k) FROM unnest(%s::bigint[]) AS k", [sorted(keys)]
-            )
+    xact_lock(
+        LockNamespace.INGEST_OBJECT,
+        org.pk,
+        [key for record in records for key in _object_lock_keys(record)],
+    )
 
 
 # --- namesakes created side by side ---------------------------------------------------------------

@@ -22,7 +22,6 @@ import queue
 import random
 import threading
 import time
-import zlib
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -31,7 +30,6 @@ from typing import Any, TypeVar
 
 from django.conf import settings as django_settings
 from django.db import OperationalError, connection, transaction
-from django.db.models.functions import Lower
 from django.utils import timezone
 
 from apps.contacts.services import contacts_created_collect, namesakes_review
@@ -48,7 +46,9 @@ from apps.integrations.models import Credential, SyncCursor, SyncRun
 from apps.integrations.page_workers import PagePool, PageWorkerError
 from apps.integrations.services import credential_reject
 from apps.kpis.signals import rollups_deferred
-from apps.orgs.models import Organization, TeamMember
+from apps.orgs.locks import LockBusy, LockNamespace, session_lock
+from apps.orgs.models import Organization
+from apps.orgs.services import team_member_link
 from attribution.sources import calendly, clean, close, stripe, typeform, whop
 from attribution.sources.records import ParseError, UnsupportedEvent
 
@@ -212,64 +212,17 @@ def latest_run(*, org: Organization, provider: str) -> SyncRun | None:
 # --- team members ---------------------------------------------------------------------------
 
 
-def team_member_link(
-    *, org: Organization, provider: str, external_id: str, email: str | None, name: str | None
-) -> TeamMember | None:
-    """The roster entry for a provider user, matched by email and created when missing.
-
-    New entries get no closer/setter role: an admin decides that; the external id is what lets
-    hosts and owners map to the roster either way.
-    """
-    email = (email or "").strip()
-    member = None
-    if email:
-        member = (
-            TeamMember.objects.for_org(org)
-            .annotate(email_lower=Lower("email"))
-            .filter(email_lower=email.lower())
-            .first()
-        )
-    if member is None:
-        member = (
-            TeamMember.objects.for_org(org)
-            .filter(**{f"external_ids__{provider}": external_id})
-            .first()
-        )
-    if member is None:
-        if not email:
-            return None
-        member = TeamMember.objects.create(
-            org=org, name=name or email, email=email, external_ids={provider: external_id}
-        )
-        return member
-    if member.external_ids.get(provider) != external_id:
-        member.external_ids = {**member.external_ids, provider: external_id}
-        member.save(update_fields=["external_ids"])
-    return member
-
-
 # --- machinery shared by providers ----------------------------------------------------------
 
 
 @contextmanager
 def _exclusive(org: Organization, provider: str):
-    """One run per org+provider at a time, across workers: a PostgreSQL session lock, which the
-    server releases by itself when a killed worker's connection drops."""
-    if connection.vendor != "postgresql":
-        yield
-        return
-    key = (zlib.crc32(b"integrations.sync"), org.pk * 8 + PROVIDERS.index(provider))
-    # The lock outlives transactions, so take it on the connection itself.
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", key)
-        (acquired,) = cursor.fetchone()
-    if not acquired:
-        raise SyncAlreadyRunning(f"{provider}: a sync of {org.slug} is already running")
+    """One run per org+provider at a time, across workers (a session lock)."""
     try:
-        yield
-    finally:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_unlock(%s, %s)", key)
+        with session_lock(LockNamespace.SYNC_RUN, org.pk, provider):
+            yield
+    except LockBusy:
+        raise SyncAlreadyRunning(f"{provider}: a sync of {org.slug} is already running") from None
 
 
 @dataclass

@@ -11,7 +11,7 @@ import calendar
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.db.models import (
@@ -36,6 +36,7 @@ from apps.contacts.models import Contact
 from apps.deals.models import Deal
 from apps.kpis.models import AdSpend, DailyRollup
 from apps.meetings.models import CallType, Meeting
+from apps.orgs.calendar import month_bounds, org_period_bounds
 from apps.orgs.models import Organization, TeamMember
 from apps.payments.models import Payment, Refund
 from attribution.kpis import (
@@ -105,20 +106,6 @@ def _empty_base() -> dict:
     return {name: (ZERO if name in MONEY else 0) for name in BASE_COUNTS}
 
 
-def _local_bounds(org: Organization, start: date, end: date) -> tuple[datetime, datetime]:
-    """[start 00:00, end+1 00:00) in the org's time zone: the end date is inclusive."""
-    tz = org.tzinfo
-    return (
-        datetime.combine(start, time.min, tzinfo=tz),
-        datetime.combine(end + timedelta(days=1), time.min, tzinfo=tz),
-    )
-
-
-def month_bounds(day: date) -> tuple[date, date]:
-    first = day.replace(day=1)
-    return first, first.replace(day=calendar.monthrange(first.year, first.month)[1])
-
-
 def _bucket(day: date, dim: str) -> date:
     if dim == "week":
         return day - timedelta(days=day.weekday())
@@ -151,7 +138,7 @@ def _prepare(qs, table: _Table, *, org, ranges, dims, filters: Filters):
     if ranges is not None:
         when = Q(pk__in=[])
         for start, end in ranges:
-            lo, hi = _local_bounds(org, start, end)
+            lo, hi = org_period_bounds(org, start, end)
             when |= Q(**{f"{table.date_field}__gte": lo, f"{table.date_field}__lt": hi})
         qs = qs.filter(when)
     else:

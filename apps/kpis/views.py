@@ -3,7 +3,6 @@ from datetime import date
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import render
-from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET
 
@@ -12,7 +11,8 @@ from apps.kpis.cards import headline_cards, section_cards
 from apps.kpis.forms import DashboardFilterForm
 from apps.kpis.selectors import Filters, dashboard_data, filter_choices, kpi_summary, month_bounds
 from apps.kpis.tables import FUNNEL, SORTABLE, build_tables
-from apps.orgs.access import member_required, rep_team_member
+from apps.orgs.access import member_required, rep_side, rep_team_member
+from apps.orgs.calendar import org_today
 from apps.orgs.csv import csv_response
 from apps.orgs.models import Role, TeamMember
 from attribution.kpis.metrics import headline_names
@@ -31,11 +31,11 @@ def rep_filter_for(membership) -> tuple[str, TeamMember] | None:
     member = rep_team_member(membership)
     if member is None:
         raise PermissionDenied("You are not on the team roster of this organisation yet.")
-    return role, member
+    return rep_side(member=member, membership=request.membership), member
 
 
 def _today(org) -> date:
-    return timezone.localdate(timezone=org.tzinfo)
+    return org_today(org)
 
 
 @member_required()  # first: anonymous visitors go to sign-in whatever the method

@@ -10,6 +10,7 @@ from django.utils import timezone
 from apps.meetings.models import CallType, Meeting
 from apps.meetings.services import ENDED_STATUSES, owed_by, pcf_overdue_cutoff
 from apps.orgs.access import get_object_for_member, is_rep, rep_team_member
+from apps.orgs.calendar import month_bounds, org_period_bounds, org_today
 from apps.orgs.models import Membership, Organization, TeamMember
 
 
@@ -109,9 +110,8 @@ def pcf_owed(
 
 
 def _day_bounds(org: Organization, now: datetime) -> tuple[datetime, datetime]:
-    local = timezone.localtime(now, org.tzinfo)
-    start = local.replace(hour=0, minute=0, second=0, microsecond=0)
-    return start, start + timedelta(days=1)
+    today = org_today(org, now)
+    return org_period_bounds(org, today, today)
 
 
 def rep_calls_today(*, org: Organization, member: TeamMember, now: datetime | None = None):
@@ -143,8 +143,7 @@ def rep_calls_upcoming(
 def rep_month_counts(*, org: Organization, member: TeamMember, now: datetime | None = None) -> dict:
     """A stand-in for apps.kpis.selectors.kpi_summary on the rep portal: this month's own counts."""
     local = timezone.localtime(now or timezone.now(), org.tzinfo)
-    start = local.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-    end = (start + timedelta(days=32)).replace(day=1)
+    start, end = org_period_bounds(org, *month_bounds(local.date()))
     due = (
         meeting_list_for_team_member(member=member)
         .filter(scheduled_at__gte=start, scheduled_at__lt=min(end, local))

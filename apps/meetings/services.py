@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -17,9 +17,10 @@ from django.urls import reverse
 from django.utils import timezone
 
 from apps.contacts.models import Contact, Provider
+from apps.kpis.invalidation import rollups_invalidate
 from apps.meetings.models import CallType, CallTypeRule, Meeting, PostCallForm, PostCallFormConfig
 from apps.orgs.models import Organization, TeamMember, User
-from apps.orgs.services import audit_log_write
+from apps.orgs.services import audit_log_write, team_member_link
 from attribution import calls
 from attribution.sources.calendly import InviteeEvent
 
@@ -254,6 +255,8 @@ def org_recompute_showed(*, org: Organization, batch_size: int = 1000) -> int:
             meeting.showed, meeting.status = showed, status
             changed.append(meeting)
     Meeting.objects.bulk_update(changed, ["showed", "status"], batch_size=batch_size)
+    # A bulk write sends no model signals: the rollups hear of the calls' days here.
+    rollups_invalidate(org_id=org.pk, moments=[m.scheduled_at for m in changed])
     return len(changed)
 
 
@@ -337,31 +340,69 @@ def org_reclassify_meetings(*, org: Organization, actor: User | None = None) -> 
 def team_member_for_host(
     *, org: Organization, email: str | None, calendly_uri: str | None = None, call_type: str = ""
 ) -> TeamMember | None:
-    """The roster entry of a Calendly host; an unknown host is added inactive for an admin."""
-    roster = TeamMember.objects.for_org(org)
-    if calendly_uri:
-        found = roster.filter(external_ids__calendly=calendly_uri).first()
-        if found is not None:
-            return found
-    if not email:
+    """The roster entry of a Calendly host (the roster rule: ``orgs.services.team_member_link``);
+    a new host of a solution call is a closer, of a triage call a setter."""
+    return team_member_link(
+        org=org,
+        provider="calendly",
+        external_id=calendly_uri,
+        email=email,
+        is_closer=call_type == CallType.SOLUTION,
+        is_setter=call_type == CallType.TRIAGE,
+    )
+
+
+def contact_setter_calls(*, org: Organization, contact_ids) -> dict[int, list[dict]]:
+    """Per contact, the calls that can name its setter, newest first (for ``setter_from_calls``)."""
+    rows: dict[int, list[dict]] = {}
+    meetings = (
+        Meeting.objects.for_org(org)
+        .filter(contact_id__any=[c for c in contact_ids if c is not None])
+        .filter(Q(call_type=CallType.TRIAGE, host__isnull=False) | Q(setter__isnull=False))
+        .values("pk", "contact_id", "scheduled_at", "call_type", "host_id", "setter_id", "status")
+        .order_by("-scheduled_at", "-pk")
+    )
+    for row in meetings:
+        rows.setdefault(row["contact_id"], []).append(row)
+    return rows
+
+
+def setter_from_calls(
+    calls: list[dict], *, before: datetime | None, triage_only: bool = False
+) -> int | None:
+    """The setter of a contact at ``before`` (KPIS.md "Who gets the credit"), the one rule for
+    calls, deals and payments: the host of its latest triage call at or before that moment
+    (a rescheduled one does not count); else, unless ``triage_only``, the setter credited on
+    its latest call then.
+
+    A call's own credit asks ``triage_only``: the fallback would read the call's own setter
+    back, and the booking's named setter and the CRM owner come after the triage host.
+    ``calls`` are the contact's calls newest first, as ``contact_setter_calls`` gives them.
+    """
+    eligible = [m for m in calls if before is None or m["scheduled_at"] <= before]
+    for m in eligible:
+        if (
+            m["call_type"] == CallType.TRIAGE
+            and m["host_id"] is not None
+            and m["status"] != Meeting.Status.RESCHEDULED
+        ):
+            return m["host_id"]
+    if triage_only:
         return None
-    email = email.strip()
-    found = roster.filter(email__iexact=email).first()
-    if found is not None:
-        return found
-    try:
-        with transaction.atomic():
-            return TeamMember.objects.create(
-                org=org,
-                name=email.split("@")[0].replace(".", " ").title(),
-                email=email.lower(),
-                active=False,
-                is_closer=call_type == CallType.SOLUTION,
-                is_setter=call_type == CallType.TRIAGE,
-                external_ids={"calendly": calendly_uri} if calendly_uri else {},
-            )
-    except IntegrityError:  # created concurrently by another delivery
-        return roster.get(email__iexact=email)
+    for m in eligible:
+        if m["setter_id"] is not None:
+            return m["setter_id"]
+    return None
+
+
+def contact_setter(
+    *, org: Organization, contact_id: int | None, before: datetime | None, triage_only=False
+) -> int | None:
+    """``setter_from_calls`` for one contact."""
+    if contact_id is None:
+        return None
+    calls = contact_setter_calls(org=org, contact_ids=[contact_id]).get(contact_id, [])
+    return setter_from_calls(calls, before=before, triage_only=triage_only)
 
 
 def meeting_assign_credit(
@@ -382,20 +423,10 @@ def meeting_assign_credit(
             org=org, email=host_email, calendly_uri=host_uri, call_type=meeting.call_type
         )
     triage_host = None
-    if meeting.contact_id and meeting.call_type != CallType.TRIAGE:
-        triage = (
-            Meeting.objects.for_org(org)
-            .filter(
-                contact_id=meeting.contact_id,
-                call_type=CallType.TRIAGE,
-                host__isnull=False,
-                scheduled_at__lte=meeting.scheduled_at,
-            )
-            .exclude(status=Meeting.Status.RESCHEDULED)
-            .order_by("-scheduled_at")
-            .first()
+    if meeting.call_type != CallType.TRIAGE:
+        triage_host = contact_setter(
+            org=org, contact_id=meeting.contact_id, before=meeting.scheduled_at, triage_only=True
         )
-        triage_host = triage.host_id if triage else None
     roster = TeamMember.objects.for_org(org)
     named = calls.setter_name_from_booking(
         org_settings=org.settings or {},
@@ -443,7 +474,10 @@ def meeting_assign_credit(
             call_type=CallType.SOLUTION,
             scheduled_at__gte=meeting.scheduled_at,
         )
-        later.exclude(setter_id=meeting.host_id).update(setter_id=meeting.host_id)
+        moved = later.exclude(setter_id=meeting.host_id)
+        # update() sends no model signals: the rollups hear of the calls' days here.
+        rollups_invalidate(org_id=org.pk, moments=moved.values_list("scheduled_at", flat=True))
+        moved.update(setter_id=meeting.host_id)
     return meeting
 
 

@@ -4,20 +4,21 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponseNotAllowed
 from django.shortcuts import redirect, render
-from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 
-from apps.kpis.selectors import kpi_summary, month_bounds
+from apps.kpis.selectors import kpi_summary
 from apps.meetings import selectors, services
 from apps.meetings.forms import CallTypeRuleForm, PostCallFormForm, pcf_initial
 from apps.meetings.models import CallType, CallTypeRule, Meeting, PostCallForm
 from apps.orgs.access import (
     get_object_for_member,
     member_required,
+    rep_side,
     rep_team_member,
     sees_money,
     tenant_object,
 )
+from apps.orgs.calendar import month_bounds, org_today
 from apps.orgs.models import ADMIN_ROLES, MANAGER_ROLES, Role, TeamMember
 from attribution.kpis.metrics import format_metric, metric_value
 
@@ -267,7 +268,7 @@ def duplicates(request):
 # --- rep portal -----------------------------------------------------------------------------------
 
 
-def _portal_context(org, member) -> dict:
+def _portal_context(org, member, membership=None) -> dict:
     owed = list(selectors.pcf_owed(org=org, member=member))
     owed.sort(key=lambda m: (not m.is_overdue, m.scheduled_at))
     today = list(selectors.rep_calls_today(org=org, member=member))
@@ -280,7 +281,7 @@ def _portal_context(org, member) -> dict:
         "upcoming": selectors.rep_calls_upcoming(org=org, member=member),
         "owed": owed,
         "month": selectors.rep_month_counts(org=org, member=member),
-        "kpis": _rep_kpis(org, member),
+        "kpis": _rep_kpis(org, member, membership),
     }
 
 
@@ -297,14 +298,15 @@ REP_FIGURES = (
 )
 
 
-def _rep_kpis(org, member) -> list[tuple[str, str]]:
-    start, end = month_bounds(timezone.localdate(timezone=org.tzinfo))
+def _rep_kpis(org, member, membership) -> list[tuple[str, str]]:
+    start, end = month_bounds(org_today(org))
+    side = rep_side(member=member, membership=membership)
     summary = kpi_summary(
         org=org,
         start=start,
         end=end,
-        closer=member if member.is_closer or not member.is_setter else None,
-        setter=member if member.is_setter and not member.is_closer else None,
+        closer=member if side == Role.CLOSER else None,
+        setter=member if side == Role.SETTER else None,
     )
     return [
         (
@@ -319,7 +321,9 @@ def _rep_kpis(org, member) -> list[tuple[str, str]]:
 @require_GET
 def rep_portal(request):
     member = rep_team_member(request.membership)
-    context = _portal_context(request.org, member) if member else {"member": None}
+    context = (
+        _portal_context(request.org, member, request.membership) if member else {"member": None}
+    )
     context["magic_token"] = None
     return render(request, "rep/portal.html", context)
 

@@ -58,6 +58,19 @@ def is_rep(membership: Membership) -> bool:
     return membership.role in (Role.CLOSER, Role.SETTER)
 
 
+def rep_side(*, member: TeamMember, membership: Membership | None = None) -> str:
+    """Whose numbers a rep sees: those credited to them as "closer" or as "setter".
+
+    The one rule for the dashboard and the rep portal: the role the org gave the rep's login
+    decides; a rep reached without a closer or setter login (a magic link, a manager on the
+    roster) goes by the roster flags: a setter who is not also a closer sees a setter's
+    numbers, everyone else a closer's.
+    """
+    if membership is not None and membership.role in (Role.CLOSER, Role.SETTER):
+        return str(membership.role)
+    return Role.SETTER if member.is_setter and not member.is_closer else Role.CLOSER
+
+
 # Who sees single deals, payments and PCF amounts: managers and above all of them, reps their
 # own. Viewers read the dashboards (DESIGN.md) and get 403 on the ledgers, so a contact or call
 # page must not hand them the amounts those ledgers refuse.

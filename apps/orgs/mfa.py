@@ -17,7 +17,7 @@ from django.db import transaction
 from django.shortcuts import redirect
 from django.urls import reverse
 
-from apps.integrations import crypto
+from apps.orgs import crypto
 from apps.orgs.models import Membership, User
 
 # Recovery codes only back up a device: on their own they do not count as having set up MFA.

@@ -2,6 +2,7 @@ from django.conf import settings
 from django.http import HttpResponseBadRequest
 from django.urls import reverse
 from django.utils.functional import SimpleLazyObject
+from django.utils.module_loading import import_string
 
 from apps.orgs.models import Membership, Organization
 from apps.orgs.visits import platform_visit, refuse_write_on_visit
@@ -114,13 +115,18 @@ class RejectNulMiddleware:
 
     def __init__(self, get_response):
         self.get_response = get_response
+        # A path prefix may answer in its own format (the API's JSON error body): the app that
+        # owns it names its responder in settings, so this bottom layer imports no app above it.
+        self.responders = [
+            (prefix, import_string(path))
+            for prefix, path in settings.NUL_REJECTION_RESPONDERS.items()
+        ]
 
     def __call__(self, request):
         if _has_nul(request.GET):
-            if request.path.startswith("/api/"):
-                from apps.api.errors import error_response  # the API's one error body
-
-                return error_response(400, self.MESSAGE, {"query": [self.MESSAGE]})
+            for prefix, respond in self.responders:
+                if request.path.startswith(prefix):
+                    return respond(self.MESSAGE)
             return HttpResponseBadRequest(self.MESSAGE, content_type="text/plain; charset=utf-8")
         return self.get_response(request)
 

@@ -1,7 +1,8 @@
-from datetime import date, datetime, time, timedelta
+from datetime import date, timedelta
 
 from django.db.models import QuerySet
 
+from apps.orgs.calendar import org_day_start
 from apps.orgs.models import AuditLog, Organization, User
 
 
@@ -21,10 +22,9 @@ def audit_log_list(
     if actor is not None:
         rows = rows.filter(actor=actor)
     if start is not None:
-        rows = rows.filter(created_at__gte=datetime.combine(start, time.min, tzinfo=org.tzinfo))
+        rows = rows.filter(created_at__gte=org_day_start(org, start))
     if end is not None:
-        next_day = datetime.combine(end + timedelta(days=1), time.min, tzinfo=org.tzinfo)
-        rows = rows.filter(created_at__lt=next_day)
+        rows = rows.filter(created_at__lt=org_day_start(org, end + timedelta(days=1)))
     return rows
 
 

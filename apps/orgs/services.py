@@ -4,11 +4,20 @@ from allauth.mfa.models import Authenticator
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.mail import send_mail
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from apps.orgs.models import ADMIN_ROLES, AuditLog, Invitation, Membership, Organization, Role, User
+from apps.orgs.models import (
+    ADMIN_ROLES,
+    AuditLog,
+    Invitation,
+    Membership,
+    Organization,
+    Role,
+    TeamMember,
+    User,
+)
 
 # A burst of bad webhook signatures: this many for one org inside one window is worth an audit
 # row (and a look at the integrations page); fewer is a provider's retry or a stray scanner.
@@ -252,3 +261,59 @@ def _link_rep(org: Organization, user: User, role: str) -> None:
     member.is_closer = member.is_closer or role == Role.CLOSER
     member.is_setter = member.is_setter or role == Role.SETTER
     member.save()
+
+
+# --- roster -------------------------------------------------------------------------------------
+
+
+def team_member_link(
+    *,
+    org: Organization,
+    provider: str,
+    external_id: str | None,
+    email: str | None,
+    name: str | None = None,
+    is_closer: bool = False,
+    is_setter: bool = False,
+) -> TeamMember | None:
+    """The roster entry of a provider's user (a Calendly host, a Close user), found or added.
+
+    The one roster rule, whoever sees the person first (a webhook's host, a nightly sync's
+    user list):
+    1. the email, case-insensitively (the roster's unique constraint is on its lower case): it
+       is what an admin put on the roster, and one provider account shared by two people (a
+       team calendar) must not turn one into the other;
+    2. else the provider's id, for a provider that sends no email or a changed one; a found
+       entry gets the provider id recorded either way;
+    3. else, with an email, a new entry: inactive (an admin confirms who is on the team, so
+       which path saw the person first never decides it), the email in lower case, the name
+       given or made from the email, the roles the caller can tell (a solution call's host is
+       a closer), the provider id;
+    4. without an email nothing is created: the roster keys people by email;
+    5. a concurrent delivery creating the same email first is not an error: its row is used.
+    """
+    roster = TeamMember.objects.for_org(org)
+    email = (email or "").strip().lower()
+    member = roster.filter(email__iexact=email).first() if email else None
+    if member is None and external_id:
+        member = roster.filter(**{f"external_ids__{provider}": external_id}).first()
+    if member is None:
+        if not email:
+            return None
+        try:
+            with transaction.atomic():
+                return TeamMember.objects.create(
+                    org=org,
+                    name=name or email.split("@")[0].replace(".", " ").title(),
+                    email=email,
+                    active=False,
+                    is_closer=is_closer,
+                    is_setter=is_setter,
+                    external_ids={provider: external_id} if external_id else {},
+                )
+        except IntegrityError:  # created concurrently by another delivery
+            member = roster.get(email__iexact=email)
+    if external_id and member.external_ids.get(provider) != external_id:
+        member.external_ids = {**member.external_ids, provider: external_id}
+        member.save(update_fields=["external_ids"])
+    return member

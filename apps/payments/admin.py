@@ -18,6 +18,7 @@ from apps.payments.models import (
 from apps.payments.selectors import UNASSIGNED
 from apps.payments.services import (
     payment_assign,
+    payment_edit,
     payment_record_manual,
     payment_unassign,
     refund_delete_manual,
@@ -143,7 +144,13 @@ class PaymentAdmin(OrgScopedAdmin):
                 payment_assign(payment=obj, actor=request.user, **chosen)
                 obj.refresh_from_db()
             return
-        super().save_model(request, obj, form, change)
+        # An edit goes through the service too: validated, and audited with what changed.
+        own = [n for n in form.changed_data if n not in self._CREDIT_FIELDS and n != "org"]
+        if own:
+            payment_edit(
+                payment=obj, actor=request.user, changes={n: data[n] for n in own if n in data}
+            )
+            obj.refresh_from_db()
         if any(name in form.changed_data for name in self._CREDIT_FIELDS):
             payment_assign(payment=obj, actor=request.user, **chosen)
             obj.refresh_from_db()

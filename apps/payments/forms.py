@@ -3,8 +3,8 @@ from datetime import date
 from django import forms
 
 from apps.contacts.models import Provider
-from apps.kpis.forms import PeriodForm
 from apps.orgs.access import is_rep, rep_team_member
+from apps.orgs.calendar import PeriodForm
 from apps.orgs.models import TeamMember
 from apps.payments.selectors import STATUS_CHOICES
 

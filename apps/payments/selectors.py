@@ -21,6 +21,7 @@ from django.db.models import (
 from django.db.models.functions import Coalesce
 
 from apps.orgs.access import credited_rows_for_member
+from apps.orgs.calendar import org_period_bounds
 from apps.orgs.models import Membership, Organization, TeamMember
 from apps.payments.models import CreditBasis, CurrencyRate, Payment, PayoutSnapshot, Refund
 
@@ -68,9 +69,7 @@ class LedgerFilters:
 
 
 def payment_ledger(*, membership: Membership, filters: LedgerFilters) -> QuerySet[Payment]:
-    from apps.payments.services import period_bounds
-
-    lo, hi = period_bounds(membership.org, filters.start, filters.end)
+    lo, hi = org_period_bounds(membership.org, filters.start, filters.end)
     qs = payment_list_for_member(membership=membership).filter(paid_at__gte=lo, paid_at__lt=hi)
     if filters.closer is not None:
         qs = qs.filter(closer=filters.closer)

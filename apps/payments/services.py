@@ -8,22 +8,23 @@ the backstop. Rows are written with ``save()`` so the KPI rollup signals see eve
 
 from __future__ import annotations
 
-import hashlib
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Max, Sum
 from django.utils import timezone
 
 from apps.contacts.models import Contact, Provider
 from apps.deals.models import Deal
 from apps.meetings.models import Meeting
+from apps.orgs.calendar import org_period_bounds
+from apps.orgs.locks import LockNamespace, xact_lock
 from apps.orgs.models import Organization, TeamMember, User
 from apps.orgs.services import audit_log_write
 from apps.payments.models import (
@@ -82,25 +83,7 @@ def _state(obj, fields) -> tuple:
 
 def _lock_keys(org: Organization, provider: str, keys) -> None:
     """Serialise every write about the same provider payment (ids in a fixed order)."""
-    if connection.vendor != "postgresql":
-        return
-    values = sorted(
-        {
-            int.from_bytes(
-                hashlib.blake2b(f"pay:{org.pk}:{provider}:{key}".encode(), digest_size=8).digest(),
-                "big",
-                signed=True,
-            )
-            for key in keys
-            if key
-        }
-    )
-    if values:
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT pg_advisory_xact_lock(k) FROM unnest(%s::bigint[]) AS k ORDER BY k",
-                [values],
-            )
+    xact_lock(LockNamespace.PAYMENT, org.pk, [(provider, key) for key in keys if key])
 
 
 # --- credit (KPIS.md "Who gets the credit") ----------------------------------------------------
@@ -148,27 +131,35 @@ def attended_meeting_before(
     )
 
 
+def _credit_to(payment: Payment, *, deal: Deal | None, meeting: Meeting | None) -> None:
+    """The one payment credit rule, whoever chose the deal or call (the automatic pass, an
+    admin, a rep's PCF): the payment follows the deal, else the call (a deal's call when none
+    is named); its closer and setter are the deal's, else the call's."""
+    meeting = meeting or (deal.meeting if deal else None)
+    payment.deal = deal
+    payment.meeting = meeting
+    payment.closer_id = (deal.closer_id if deal else None) or (
+        meeting.closer_id if meeting else None
+    )
+    payment.setter_id = (deal.setter_id if deal else None) or (
+        meeting.setter_id if meeting else None
+    )
+    payment.credit_basis = (
+        CreditBasis.DEAL if deal else CreditBasis.MEETING if meeting else CreditBasis.NONE
+    )
+
+
 def _apply_credit(payment: Payment, *, org: Organization) -> None:
     """Fill deal, meeting, closer and setter; an admin's assignment is never overridden."""
     if payment.credit_basis == CreditBasis.MANUAL:
         return
     deal = deal_for_payment(org=org, contact_id=payment.contact_id, paid_at=payment.paid_at)
-    if deal is not None:
-        meeting = deal.meeting
-        payment.deal = deal
-        payment.meeting = meeting
-        payment.closer_id = deal.closer_id or (meeting.closer_id if meeting else None)
-        payment.setter_id = deal.setter_id or (meeting.setter_id if meeting else None)
-        payment.credit_basis = CreditBasis.DEAL
-        return
-    meeting = attended_meeting_before(
-        org=org, contact_id=payment.contact_id, moment=payment.paid_at
-    )
-    payment.deal = None
-    payment.meeting = meeting
-    payment.closer_id = meeting.closer_id if meeting else None
-    payment.setter_id = meeting.setter_id if meeting else None
-    payment.credit_basis = CreditBasis.MEETING if meeting else CreditBasis.NONE
+    meeting = None
+    if deal is None:
+        meeting = attended_meeting_before(
+            org=org, contact_id=payment.contact_id, moment=payment.paid_at
+        )
+    _credit_to(payment, deal=deal, meeting=meeting)
 
 
 def payments_recredit_for_contact(*, org: Organization, contact_id: int | None) -> int:
@@ -215,11 +206,9 @@ def payment_assign(
     payment = Payment.objects.select_for_update().get(pk=payment.pk)
     if contact is not None:
         payment.contact = contact
-    payment.deal = deal
-    payment.meeting = meeting or (deal.meeting if deal else None)
-    source = deal or payment.meeting
-    payment.closer = closer or (source.closer if source else None)
-    payment.setter = setter or (source.setter if source else None)
+    _credit_to(payment, deal=deal, meeting=meeting)
+    payment.closer_id = closer.pk if closer else payment.closer_id
+    payment.setter_id = setter.pk if setter else payment.setter_id
     payment.credit_basis = CreditBasis.MANUAL
     payment.save()
     audit_log_write(
@@ -231,6 +220,31 @@ def payment_assign(
         meeting=payment.meeting_id,
         closer=payment.closer_id,
         setter=payment.setter_id,
+    )
+    return payment
+
+
+@transaction.atomic
+def payment_edit(*, payment: Payment, actor: User | None, changes: dict) -> Payment:
+    """An admin edits a payment's own fields (amount, date, status, description...); credit
+    goes through ``payment_assign``. Validated, audited with the fields changed and their old
+    and new values (money and dates as text)."""
+    credit = {"contact", "deal", "meeting", "closer", "setter", "credit_basis"}
+    if credit & set(changes):
+        raise ValueError("credit changes go through payment_assign")
+    payment = Payment.objects.select_for_update().get(pk=payment.pk)
+    before = {name: getattr(payment, name) for name in changes}
+    for name, value in changes.items():
+        setattr(payment, name, value)
+    payment.full_clean()
+    payment.save()
+    changed = {
+        name: [str(before[name]), str(value)]
+        for name, value in changes.items()
+        if before[name] != value
+    }
+    audit_log_write(
+        org=payment.org, actor=actor, action="payment.edit", target=payment, changed=changed
     )
     return payment
 
@@ -505,18 +519,7 @@ def payment_record_manual(
         # Cash entered without naming its call or deal is credited like provider cash.
         _apply_credit(payment, org=org)
     elif payment.credit_basis != CreditBasis.MANUAL:
-        payment.meeting = meeting
-        payment.deal = deal
-        payment.closer = payment.setter = None
-        if meeting is not None:
-            payment.closer = meeting.closer
-            payment.setter = meeting.setter
-        if deal is not None:
-            payment.closer = deal.closer or payment.closer
-            payment.setter = deal.setter or payment.setter
-        payment.credit_basis = (
-            CreditBasis.DEAL if deal else CreditBasis.MEETING if meeting else CreditBasis.NONE
-        )
+        _credit_to(payment, deal=deal, meeting=meeting)
     payment.full_clean()
     payment.save()
     audit_log_write(
@@ -543,15 +546,6 @@ def payment_withdraw_manual(*, org: Organization, external_id: str, actor: User 
 
 
 # --- payout snapshots --------------------------------------------------------------------------
-
-
-def period_bounds(org: Organization, start: date, end: date) -> tuple[datetime, datetime]:
-    """[start 00:00, the day after end 00:00) in the org's zone: ``end`` is inclusive."""
-    tz = org.tzinfo
-    return (
-        datetime.combine(start, time.min, tzinfo=tz),
-        datetime.combine(end + timedelta(days=1), time.min, tzinfo=tz),
-    )
 
 
 @dataclass
@@ -690,10 +684,8 @@ def payout_snapshot_create(
         raise ValueError("the period ends before it starts")
     # Two managers pressing the button together make two snapshots, but never interleave
     # their clawback lookups.
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [7007, org.pk])
-    lo, hi = period_bounds(org, start, end)
+    xact_lock(LockNamespace.PAYOUT_SNAPSHOT, org.pk, ["all"])
+    lo, hi = org_period_bounds(org, start, end)
     rules = [
         payouts.Rule(member=r.team_member_id, role=r.role, percent=r.percent, product=r.product)
         for r in CommissionRule.objects.for_org(org)

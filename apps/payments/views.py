@@ -4,11 +4,11 @@ from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
-from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET, require_http_methods
 
 from apps.orgs.access import get_object_for_member, member_required, tenant_object
+from apps.orgs.calendar import org_today
 from apps.orgs.csv import csv_response
 from apps.orgs.models import MANAGER_ROLES, REP_ROLES
 from apps.payments.forms import LedgerFilterForm, PayoutSnapshotForm
@@ -27,7 +27,7 @@ LEDGER_ROLES = MANAGER_ROLES | REP_ROLES
 
 
 def _today(org) -> date:
-    return timezone.localdate(timezone=org.tzinfo)
+    return org_today(org)
 
 
 def _query_without(request, *names) -> str:

@@ -54,7 +54,7 @@ def test_seed_demo_is_idempotent_and_prints_the_login(demo, capsys):
 
 
 def test_the_printed_login_signs_in(client, demo, capsys):
-    from apps.orgs.management.commands.seed_demo import DEMO_PASSWORD, DEMO_TOTP_SECRET
+    from apps.demo.management.commands.seed_demo import DEMO_PASSWORD, DEMO_TOTP_SECRET
 
     call_command("seed_demo")
     printed = capsys.readouterr().out

@@ -7,7 +7,7 @@ from allauth.mfa.totp.internal.auth import SECRET_SESSION_KEY
 from django.contrib.messages import get_messages
 from django.urls import reverse
 
-from apps.integrations import crypto
+from apps.orgs import crypto
 from apps.orgs.models import AuditLog, Membership, User
 from tests.conftest import PASSWORD, TOTP_SECRET, give_totp, sign_in, totp_code
 from tests.factories import UserFactory

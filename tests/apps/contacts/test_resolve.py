@@ -192,7 +192,9 @@ def test_an_invalid_phone_is_kept_as_typed_but_never_matches(team_a):
 def test_a_common_name_reads_only_the_newest_namesakes(team_a):
     """However many namesakes an org has, a resolve looks at a bounded number of them (the
     newest), so resolving stays as fast in a big org as in a small one."""
-    from apps.contacts.services import NAME_CANDIDATE_CAP, _name_candidates, _person_record
+    from apps.contacts.resolution.candidates import name_candidates as _name_candidates
+    from apps.contacts.resolution.records import NAME_CANDIDATE_CAP
+    from apps.contacts.resolution.records import person_record as _person_record
     from attribution.identity.match import record_keys
 
     org = team_a.org
@@ -239,20 +241,20 @@ def test_a_namesake_that_matches_is_locked_and_extended(team_a):
 def test_a_namesake_merged_away_before_it_is_locked_is_not_matched(team_a, monkeypatch):
     """Namesakes are read without a lock; one merged by someone else in the meantime is
     never extended (its row is re-read under the lock when it matches)."""
-    from apps.contacts import services
+    from apps.contacts.resolution import candidates
 
     existing, record = _namesake_pair(team_a.org)
     winner = contact_resolve(
         org=team_a.org, observation=person(email="someone.else@gmail.com", first="Ann", last="Lee")
     ).contact
-    load = services._load_slots
+    load = candidates.load_slots
 
     def load_then_merge_elsewhere(*args):
         slots = load(*args)
         Contact.objects.filter(pk=existing.pk).update(merged_into=winner)
         return slots
 
-    monkeypatch.setattr(services, "_load_slots", load_then_merge_elsewhere)
+    monkeypatch.setattr(candidates, "load_slots", load_then_merge_elsewhere)
     result = contact_resolve(org=team_a.org, observation=record)
     assert result.contact.pk not in (existing.pk, winner.pk)
     assert result.created
@@ -260,16 +262,16 @@ def test_a_namesake_merged_away_before_it_is_locked_is_not_matched(team_a, monke
 
 
 def _spy_on_namesakes(monkeypatch):
-    from apps.contacts import services
+    from apps.contacts.resolution import candidates
 
     seen = {}
-    load = services._load_slots
+    load = candidates.load_slots
 
     def spy(org, owner_ids, faces, weighed):
         seen.update(namesakes=set(faces) - owner_ids, weighed=set(weighed))
         return load(org, owner_ids, faces, weighed)
 
-    monkeypatch.setattr(services, "_load_slots", spy)
+    monkeypatch.setattr(candidates, "load_slots", spy)
     return seen
 
 

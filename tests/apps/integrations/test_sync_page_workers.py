@@ -31,7 +31,7 @@ from apps.integrations.clients import typeform as typeform_client
 from apps.integrations.models import SyncCursor, SyncRun
 from apps.integrations.services import credential_set
 from apps.integrations.sync import sync_run
-from apps.kpis import signals as kpi_signals
+from apps.kpis import invalidation as kpi_invalidation
 from apps.kpis.models import DailyRollup
 from apps.kpis.services import rollup_check
 from apps.meetings.models import Meeting
@@ -399,9 +399,9 @@ def test_a_page_applied_in_parts_saves_its_position_last_and_refreshes_the_rollu
     """Serial here (the test's monkeypatches reach only this process)."""
     monkeypatch.setattr(sync, "TRANSACTION_ITEMS", 2)
     refreshes = []
-    real_enqueue = kpi_signals._enqueue
+    real_enqueue = kpi_invalidation._enqueue
     monkeypatch.setattr(
-        kpi_signals, "_enqueue", lambda *args: refreshes.append(args) or real_enqueue(*args)
+        kpi_invalidation, "_enqueue", lambda *args: refreshes.append(args) or real_enqueue(*args)
     )
     org = new_org("parts")
     answers = [response(i, token=f"tok-{i:03d}") for i in range(5)]

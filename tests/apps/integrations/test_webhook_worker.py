@@ -26,9 +26,9 @@ from django.conf import settings
 from django.utils import timezone
 
 from apps.contacts.models import Contact
-from apps.contacts.services import _lock_key
 from apps.integrations.models import WebhookEvent
 from apps.meetings.models import Meeting
+from apps.orgs.locks import LockNamespace, lock_key
 from config.celery import app as celery_app
 from tests.apps.integrations.webhook_support import encode, set_secrets
 from tests.attribution.sources.conftest import load_fixture
@@ -146,7 +146,7 @@ def test_a_worker_killed_mid_task_does_not_lose_the_event(tmp_path):
         # Hold the lock contact resolution takes for this email: the task will block there.
         holder.execute(
             "SELECT pg_advisory_xact_lock(%s)",
-            [_lock_key(org.pk, "email", "sample0.person@gmail.com")],
+            [lock_key(LockNamespace.IDENTIFIER, org.pk, "email", "sample0.person@gmail.com")],
         )
         first = Worker(tmp_path / "first.log")
         celery_app.send_task(PROCESS, args=[event.pk])

@@ -217,3 +217,94 @@ def test_provider_amounts_are_read_only_in_admin(client, team_a):
     )
     assert "amount" not in form.fields and "paid_at" not in form.fields
     assert "closer" in form.fields
+
+
+def test_every_path_credits_a_deal_without_a_closer_to_its_calls_closer(team_a, people):
+    """One credit rule for the automatic pass, an admin's assignment and cash entered by hand:
+    a deal lacking a closer or setter takes its call's, and the call follows the deal."""
+    from apps.payments.services import payment_record_manual
+
+    org = team_a.org
+    contact = ContactFactory(org=org)
+    meeting = call(org, contact, people["latest"], 5)
+    deal = DealFactory(
+        org=org,
+        contact=contact,
+        meeting=meeting,
+        closer=None,
+        setter=people["deal_setter"],
+        status="won",
+        closed_at=PAID_AT - timedelta(days=4),
+    )
+    automatic = pay(org, contact)
+    assigned = payment_assign(
+        payment=pay(org, ContactFactory(org=org), id="pay_2"), actor=None, deal=deal
+    )
+    by_hand = payment_record_manual(
+        org=org,
+        contact=contact,
+        amount=Decimal("100"),
+        currency="USD",
+        paid_at=PAID_AT,
+        deal=deal,
+    )
+    for payment in (automatic, assigned, by_hand):
+        payment.refresh_from_db()
+        assert (payment.deal, payment.meeting) == (deal, meeting)
+        assert (payment.closer, payment.setter) == (people["latest"], people["deal_setter"])
+    assert by_hand.credit_basis == CreditBasis.DEAL
+    assert assigned.credit_basis == CreditBasis.MANUAL
+
+
+def test_an_admin_edit_goes_through_the_service_and_is_audited(client, team_a):
+    from apps.payments.services import payment_record_manual
+
+    org = team_a.org
+    payment = payment_record_manual(
+        org=org, contact=None, amount=Decimal("100.00"), currency="USD", paid_at=PAID_AT
+    )
+    client.force_login(team_a.owner)
+    response = client.post(
+        reverse("admin:payments_payment_change", args=[payment.pk]),
+        {
+            "org": org.pk,
+            "contact": "",
+            "deal": "",
+            "meeting": "",
+            "closer": "",
+            "setter": "",
+            "amount": "150.00",
+            "currency": "USD",
+            "status": "succeeded",
+            "paid_at_0": "2026-03-14",
+            "paid_at_1": "16:02:09",
+            "external_id": payment.external_id,
+            "product": "",
+            "description": "corrected by hand",
+            "refunds-TOTAL_FORMS": 0,
+            "refunds-INITIAL_FORMS": 0,
+        },
+    )
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    payment.refresh_from_db()
+    assert (payment.amount, payment.description) == (Decimal("150.00"), "corrected by hand")
+    entry = AuditLog.objects.get(org=org, action="payment.edit", target_id=str(payment.pk))
+    assert entry.actor == team_a.owner
+    assert entry.data["changed"]["amount"] == ["100.00", "150.00"]
+    assert set(entry.data["changed"]) == {"amount", "description"}
+
+
+def test_an_admin_edit_that_fails_validation_changes_nothing(team_a):
+    from django.core.exceptions import ValidationError
+
+    from apps.payments.services import payment_edit, payment_record_manual
+
+    org = team_a.org
+    payment = payment_record_manual(
+        org=org, contact=None, amount=Decimal("100.00"), currency="USD", paid_at=PAID_AT
+    )
+    with pytest.raises(ValidationError):
+        payment_edit(payment=payment, actor=None, changes={"currency": "usd!"})
+    payment.refresh_from_db()
+    assert payment.currency == "USD"
+    assert not AuditLog.objects.filter(action="payment.edit").exists()

@@ -1,12 +1,15 @@
 """A demo organisation with six months of activity, for `make run` and for trying things out.
 
-People come in through the same identity service as real data (so identifiers, merge candidates
-and a merge exist to look at); the rest is written as the provider services would write it.
+Everything a provider would send comes in as that provider's webhook body through the inbox and
+the real parsers and services (apps/demo/payloads.py): leads as Typeform responses, calls as
+Calendly bookings, cancellations and no-show marks, sales as the closers' post-call forms and
+Stripe payments, a CRM call as a Close activity. The demo has no rule of its own.
 """
 
-import json
 import random
+import unicodedata
 from collections import Counter
+from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
 
@@ -17,26 +20,26 @@ from django.db import transaction
 from django.utils import timezone
 
 from apps.api.demo import seed_api_demo
-from apps.contacts.models import BlockedIdentifier, Contact, SourceRecord, Touchpoint
+from apps.contacts.models import BlockedIdentifier, Contact, SourceRecord
 from apps.contacts.privacy import contact_erase
 from apps.contacts.services import contact_merge, contact_resolve
-from apps.deals.models import CallActivity, Deal
-from apps.integrations.models import SyncCursor, SyncRun, WebhookEvent
+from apps.demo import payloads
+from apps.demo.payloads import deliver
+from apps.integrations.models import SyncCursor, SyncRun
 from apps.integrations.services import credential_set
 from apps.kpis.models import AdSpend
 from apps.kpis.services import rollup_rebuild
 from apps.meetings.models import (
-    CallType,
     CallTypeRule,
     Meeting,
-    PostCallForm,
     PostCallFormConfig,
 )
+from apps.meetings.services import pcf_submit
 from apps.orgs.models import Invitation, Role, TeamMember, User
 from apps.orgs.services import membership_set_role, organization_create
 from apps.payments.models import CommissionRule, CurrencyRate, Payment, Refund
-from apps.payments.services import payments_recredit_for_contact, payout_snapshot_create
-from attribution.sources.records import ExternalId, PersonObservation, Utm
+from apps.payments.services import payout_snapshot_create, refund_save_manual
+from attribution.sources.records import ExternalId, PersonObservation
 
 DEMO_SLUG = "demo"
 DEMO_PASSWORD = "demo-password-2026"  # noqa: S105 - a published demo login on a local machine
@@ -156,33 +159,31 @@ def _seed(org, rng: random.Random, n_people: int) -> None:
     now = timezone.now()
     start = now - timedelta(days=182)
     _ad_spend(org, rng, start, now)
-    people = []
-    for i in range(n_people):
-        person = _person(org, rng, i, start)
-        people.append(person)
-        _journey(org, rng, person, now, closers, setters, i)
+    people = _people(org, rng, n_people, start)
+    _journeys(org, rng, people, now, closers, setters)
     _duplicates(org, rng, people)
     # One lead asked to be forgotten: the admin shows a nameless contact and its suppressions.
-    contact_erase(org=org, contact=people[-1], actor=None)
+    contact_erase(org=org, contact=people[-1].contact, actor=None)
     _ensure_refund(org)
     _integration_samples(org, now)
     _payout_sample(org, now)
-    seed_api_demo(org=org, rng=rng, contacts=people[:-1])
-    # Signals keep rollups current row by row; one rebuild makes the demo's cubes exact.
+    seed_api_demo(org=org, rng=rng, contacts=[person.contact for person in people[:-1]])
+    # The services keep the rollups current; one rebuild makes the demo's cubes exact at once.
     rollup_rebuild(org=org)
 
 
 def _ensure_refund(org):
-    # A small demo can roll no refund at all; the ledger should always show one.
+    # A small demo can roll no refund at all; the ledger should always show one: an admin
+    # records it, through the refund service the payments admin uses.
     if Refund.objects.for_org(org).exists():
         return
     payment = Payment.objects.for_org(org).order_by("paid_at").first()
     if payment is not None:
-        Refund.objects.create(
-            org=org, payment=payment, provider=payment.provider,
-            external_id=f"re_{payment.external_id}", payment_external_id=payment.external_id,
-            amount=payment.amount / 2, currency=payment.currency,
-            refunded_at=payment.paid_at + timedelta(days=10),
+        refund_save_manual(
+            refund=Refund(org=org, payment=payment, provider=payment.provider,
+                          amount=payment.amount / 2, currency=payment.currency,
+                          refunded_at=payment.paid_at + timedelta(days=10)),
+            actor=None,
         )  # fmt: skip
 
 
@@ -198,141 +199,183 @@ def _ad_spend(org, rng, start, now):
     AdSpend.objects.bulk_create(rows)
 
 
-def _person(org, rng, i, start):
-    first, last = rng.choice(FIRST), rng.choice(LAST)
-    email = f"{first}.{last}{i}@{rng.choice(DOMAINS)}".lower().replace("'", "")
-    source = rng.choice(list(SOURCES))
-    campaign = rng.choice(SOURCES[source])
-    seen = start + timedelta(minutes=rng.randint(0, 181 * 24 * 60))
-    observation = PersonObservation(
-        source="typeform", observed_at=seen, emails=(email,), phones=(f"(202) 555-{i:04d}",),
-        first_name=first, last_name=last, utm=Utm(source=source, campaign=campaign),
-        provider_ids=(ExternalId("typeform_response", f"demo{i}"),),
-    )  # fmt: skip
-    contact = contact_resolve(org=org, observation=observation).contact
-    record = SourceRecord.objects.create(
-        org=org, provider="typeform", object_type="form_response", external_id=f"demo{i}",
-        contact=contact, occurred_at=seen,
-        payload={"hidden": {"utm_source": source, "utm_campaign": campaign}},
-    )  # fmt: skip
-    Touchpoint.objects.create(
-        org=org, contact=contact, source_record=record, kind="form", occurred_at=seen,
-        utm_source=source, utm_campaign=campaign,
-    )  # fmt: skip
-    return contact
+@dataclass
+class _Person:
+    first: str
+    last: str
+    email: str
+    phone: str
+    source: str
+    campaign: str
+    seen: object
+    contact: Contact | None = None
 
 
-def _journey(org, rng, contact, now, closers, setters, i):
-    if rng.random() > 0.8:
-        return
-    setter = rng.choice(setters)
-    triage_at = contact.first_seen_at + timedelta(days=rng.randint(1, 5), hours=rng.randint(0, 8))
-    triage = _meeting(org, rng, contact, CallType.TRIAGE, triage_at, now, setter=setter,
-                      host=setter, ext=f"triage-{i}")  # fmt: skip
-    if triage.status != Meeting.Status.COMPLETED or rng.random() > 0.65:
-        return
-    closer = rng.choice(closers)
-    solution_at = triage_at + timedelta(days=rng.randint(1, 7))
-    solution = _meeting(org, rng, contact, CallType.SOLUTION, solution_at, now, setter=setter,
-                        closer=closer, host=closer, ext=f"solution-{i}")  # fmt: skip
-    if solution.status != Meeting.Status.COMPLETED:
-        return
-    CallActivity.objects.create(
-        org=org, contact=contact, external_id=f"acti_demo{i}", user=closer, meeting=solution,
-        occurred_at=solution_at, duration_seconds=rng.randint(900, 3600), direction="outbound",
-        disposition="answered", outcome=CallActivity.Outcome.SHOWED,
-    )  # fmt: skip
+def _people(org, rng, n_people, start) -> list[_Person]:
+    """Leads fill in the application form: Typeform responses."""
+    people, feed = [], payloads.Feed()
+    for i in range(n_people):
+        first, last = rng.choice(FIRST), rng.choice(LAST)
+        # Names keep their accents; an address is ASCII (a provider would refuse "zoë@...").
+        local = unicodedata.normalize("NFKD", f"{first}.{last}{i}").encode("ascii", "ignore")
+        email = f"{local.decode()}@{rng.choice(DOMAINS)}".lower().replace("'", "")
+        source = rng.choice(list(SOURCES))
+        person = _Person(first=first, last=last, email=email, phone=f"+1202555{i:04d}",
+                         source=source, campaign=rng.choice(SOURCES[source]),
+                         seen=start + timedelta(minutes=rng.randint(0, 181 * 24 * 60)))  # fmt: skip
+        people.append(person)
+        feed.add("typeform", person.seen, payloads.typeform_response(
+            token=f"demo{i}", at=person.seen, first=first, last=last, email=email,
+            phone=person.phone, source=source, campaign=person.campaign))  # fmt: skip
+    feed.ingest(org)
+    contacts = {
+        record.external_id: record.contact
+        for record in SourceRecord.objects.for_org(org)
+        .filter(provider="typeform")
+        .select_related("contact")
+    }
+    for i, person in enumerate(people):
+        person.contact = contacts[f"demo{i}"]
+    return people
+
+
+@dataclass
+class _Call:
+    person: _Person
+    host: TeamMember
+    ext: str
+    outcome: str  # scheduled | canceled | no_show | completed
+    sale: dict | None = None
+
+
+def _journeys(org, rng, people, now, closers, setters) -> list[_Call]:
+    """Who books which calls and how each went; the bookings, cancellations and no-show marks
+    go in as Calendly's webhook bodies, the rest as the hosts' post-call forms."""
+    calls, feed = [], payloads.Feed()
+    for i, person in enumerate(people):
+        if rng.random() > 0.8:
+            continue
+        setter = rng.choice(setters)
+        triage_at = person.seen + timedelta(days=rng.randint(1, 5), hours=rng.randint(0, 8))
+        triage = _booking(
+            feed, rng, person, "Discovery call", triage_at, now, setter, f"triage-{i}"
+        )
+        calls.append(triage)
+        if triage.outcome != "completed" or rng.random() > 0.65:
+            continue
+        closer = rng.choice(closers)
+        solution_at = triage_at + timedelta(days=rng.randint(1, 7))
+        solution = _booking(
+            feed, rng, person, "Strategy session", solution_at, now, closer, f"solution-{i}"
+        )
+        calls.append(solution)
+        if solution.outcome == "completed":
+            solution.sale = _sale(rng, i, solution_at)
+    feed.ingest(org)
+    meetings = {m.external_id: m for m in Meeting.objects.for_org(org)}
+    stripe = payloads.Feed()
+    for call in calls:
+        if call.outcome != "completed":
+            continue
+        meeting = meetings[payloads.invitee_uri(call.ext)]
+        sale = call.sale or {}
+        pcf_submit(org=org, meeting=meeting, author=call.host, actor=None,
+                   data={"call_occurred": True, "lead_showed": True, "custom": {},
+                         **sale.get("pcf", {})})  # fmt: skip
+        if sale.get("stripe"):
+            _stripe_payment(stripe, org, call.person, meeting, sale["stripe"])
+    stripe.ingest(org)
+    return calls
+
+
+def _booking(feed, rng, person, event_name, at, now, host, ext) -> _Call:
+    fields = {"ext": ext, "at": at, "event_name": event_name, "host_email": host.email,
+              "first": person.first, "last": person.last, "email": person.email,
+              "phone": person.phone, "source": person.source, "campaign": person.campaign}  # fmt: skip
+    booked_at = at - timedelta(days=1)
+    feed.add("calendly", booked_at,
+             payloads.calendly_invitee("invitee.created", sent_at=booked_at, **fields))  # fmt: skip
+    outcome = "scheduled"
+    if at < now:
+        roll = rng.random()
+        outcome = "canceled" if roll < 0.12 else "no_show" if roll < 0.27 else "completed"
+    if outcome == "canceled":
+        sent = at - timedelta(hours=5)
+        feed.add("calendly", sent,
+                 payloads.calendly_invitee("invitee.canceled", sent_at=sent, **fields))  # fmt: skip
+    elif outcome == "no_show":
+        marked = at + timedelta(hours=1)
+        feed.add("calendly", marked,
+                 payloads.calendly_invitee("invitee_no_show.created", sent_at=marked,
+                                           no_show_at=marked, **fields))  # fmt: skip
+    return _Call(person=person, host=host, ext=ext, outcome=outcome)
+
+
+def _sale(rng, i, at) -> dict:
+    """What the closer's PCF reports; a sale is paid by Stripe or in cash the PCF reports."""
     offer = rng.random() < 0.8
     closed = offer and rng.random() < 0.4
     value = Decimal(rng.choice([3000, 5000, 8000, 12000]))
     cash = value if rng.random() < 0.5 else value / 2
-    pcf = PostCallForm.objects.create(
-        org=org, meeting=solution, author=closer, lead_showed=True, offer_made=offer,
-        deal_closed=closed, contract_value=value if closed else 0,
-        cash_collected=cash if closed else 0, currency=org.currency,
-        payment_type=("paid_in_full" if cash == value else "deposit") if closed else "",
-        outcome="Closed" if closed else rng.choice(["Thinking it over", "No money", "Spouse"]),
-    )  # fmt: skip
-    if not closed:
-        return
-    Deal.objects.create(
-        org=org, contact=contact, provider="manual", status=Deal.Status.WON, value=value,
-        currency=org.currency, closed_at=solution_at + timedelta(hours=1), closer=closer,
-        setter=setter, meeting=solution, pcf=pcf,
-    )  # fmt: skip
-    payment = Payment.objects.create(
-        org=org, contact=contact, provider="stripe", external_id=f"pi_demo{i}", amount=cash,
-        currency=org.currency, paid_at=solution_at + timedelta(hours=2),
-    )  # fmt: skip
-    # Credit (deal, call, closer, setter) comes from the product's own rule, as for a real
-    # Stripe payment, so the demo shows what the product would compute.
-    payments_recredit_for_contact(org=org, contact_id=contact.pk)
-    if rng.random() < 0.06:
-        Refund.objects.create(
-            org=org, payment=payment, provider="stripe", external_id=f"re_demo{i}",
-            payment_external_id=payment.external_id, amount=cash / 2, currency=org.currency,
-            refunded_at=payment.paid_at + timedelta(days=10),
-        )  # fmt: skip
+    by_stripe = closed and rng.random() < 0.6
+    pcf = {"offer_made": offer, "deal_closed": closed, "contract_value": value if closed else 0,
+           "cash_collected": cash if closed and not by_stripe else 0,
+           "payment_type": ("paid_in_full" if cash == value else "deposit")
+           if closed and not by_stripe else "",
+           "outcome": "Closed" if closed else rng.choice(["Thinking it over", "No money", "Spouse"])}  # fmt: skip
+    stripe = None
+    if by_stripe:
+        stripe = {"ref": f"demo{i}", "amount": cash, "refund": rng.random() < 0.1}
+    return {"pcf": pcf, "stripe": stripe}
 
 
-def _meeting(org, rng, contact, call_type, at, now, *, setter, host, ext, closer=None):
-    status = Meeting.Status.SCHEDULED
-    canceled_at = None
-    if at < now:
-        roll = rng.random()
-        if roll < 0.12:
-            status, canceled_at = Meeting.Status.CANCELED, at - timedelta(hours=5)
-        elif roll < 0.27:
-            status = Meeting.Status.NO_SHOW
-        else:
-            status = Meeting.Status.COMPLETED
-    meeting = Meeting.objects.create(
-        org=org, contact=contact, provider="calendly", call_type=call_type, status=status,
-        external_id=f"https://api.calendly.com/scheduled_events/demo/invitees/{ext}",
-        event_name="Discovery call" if call_type == CallType.TRIAGE else "Strategy session",
-        scheduled_at=at, ends_at=at + timedelta(minutes=45), booked_at=at - timedelta(days=1),
-        canceled_at=canceled_at, canceled_by="invitee" if canceled_at else "",
-        showed=status in (Meeting.Status.COMPLETED, Meeting.Status.SCHEDULED),
-        host=host, setter=setter, closer=closer,
-        utm_source=contact.original_source, utm_campaign=contact.original_campaign,
-    )  # fmt: skip
-    if call_type == CallType.TRIAGE and status in (Meeting.Status.COMPLETED,
-                                                   Meeting.Status.NO_SHOW):  # fmt: skip
-        PostCallForm.objects.create(
-            org=org, meeting=meeting, author=setter,
-            lead_showed=status == Meeting.Status.COMPLETED,
-            call_occurred=status == Meeting.Status.COMPLETED,
-        )  # fmt: skip
-    return meeting
+def _stripe_payment(feed, org, person, meeting, sale) -> None:
+    paid_at = meeting.scheduled_at + timedelta(hours=2)
+    feed.add("stripe", paid_at,
+             payloads.stripe_payment_intent(ref=sale["ref"], amount=sale["amount"],
+                                            currency=org.currency, at=paid_at, email=person.email))  # fmt: skip
+    if sale["refund"]:
+        at = paid_at + timedelta(days=10)
+        feed.add("stripe", at,
+                 payloads.stripe_charge_refunded(
+                     ref=sale["ref"], amount=sale["amount"], refunded=sale["amount"] / 2,
+                     currency=org.currency, paid_at=paid_at, at=at, email=person.email,
+                     name=f"{person.first} {person.last}"))  # fmt: skip
 
 
 def _duplicates(org, rng, people):
     """A few people come back through the CRM with a second address: the review queue has work,
-    and one pair an admin already merged shows what a merge history looks like."""
+    one pair an admin already merged shows what a merge history looks like, and their Close
+    lead logs a call."""
     merged = False
-    for contact in rng.sample(people, 8):
+    closers = list(TeamMember.objects.for_org(org).filter(is_closer=True).order_by("pk"))
+    for n, person in enumerate(rng.sample(people, 8)):
+        contact = person.contact
+        lead_id = f"lead_demo{contact.pk}"
         observation = PersonObservation(
             source="close", observed_at=contact.first_seen_at + timedelta(days=2),
             emails=(f"{contact.first_name}.work@northwind.io".lower(),),
             phones=(contact.primary_phone,), first_name=contact.first_name,
             last_name=contact.last_name,
-            provider_ids=(ExternalId("close_lead", f"lead_demo{contact.pk}"),),
+            provider_ids=(ExternalId("close_lead", lead_id),),
         )  # fmt: skip
         result = contact_resolve(org=org, observation=observation)
         if not merged and result.contact.pk != contact.pk:
             contact_merge(org=org, winner=contact, loser=result.contact, actor=None,
                           reason="demo: same person, work address")  # fmt: skip
             merged = True
+        closer = closers[n % len(closers)]
+        ref = f"demo{contact.pk}"
+        deliver(org, "close", f"ev_call_{ref}", "activity.call.created",
+                payloads.close_call(ref=ref, lead_id=lead_id, user_id=closer.external_ids["close"],
+                                    user_name=closer.name,
+                                    at=contact.first_seen_at + timedelta(days=3),
+                                    phone=person.phone))  # fmt: skip
 
 
 def _integration_samples(org, now):
-    # Samples of what the integrations write, so every admin page has something to show.
-    body = {"event": "invitee.created", "payload": {"email": "demo@example.com"}}
-    WebhookEvent.objects.create(
-        org=org, provider="calendly", event_id="demo-invitee-created", event_type="invitee.created",
-        body=json.dumps(body).encode(), status=WebhookEvent.Status.PROCESSED, attempts=1,
-        processed_at=now,
-    )  # fmt: skip
+    # A sync's cursor and run, so those admin pages have something to show (the inbox has the
+    # demo's own deliveries).
     SyncCursor.objects.create(org=org, provider="close", resource="lead",
                               cursor={"date_updated__gte": now.isoformat()})  # fmt: skip
     SyncRun.objects.create(
