@@ -48,6 +48,7 @@ from apps.integrations.models import Credential, SyncCursor, SyncRun
 from apps.integrations.page_workers import PagePool, PageWorkerError
 from apps.integrations.services import credential_reject
 from apps.kpis.signals import rollups_deferred
+from apps.notifications.services import sync_run_alert
 from apps.orgs.models import Organization, TeamMember
 from attribution.sources import calendly, clean, close, stripe, typeform, whop
 from attribution.sources.records import ParseError, UnsupportedEvent
@@ -202,6 +203,7 @@ def sync_run(
             )  # fmt: skip
             if on_progress:
                 on_progress(run)
+            sync_run_alert(run=run)  # a failed run or refused credential is announced
     return run
 
 
