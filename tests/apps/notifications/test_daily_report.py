@@ -10,12 +10,12 @@ import time_machine
 from django.core import mail
 from django.urls import reverse
 
+from apps.kpis.services import rollup_rebuild
+from apps.meetings.models import Meeting
 from apps.notifications import selectors
 from apps.notifications.models import Delivery, Kind, NotificationSettings, RepSlackUser
 from apps.notifications.services import daily_report_send
 from apps.notifications.tasks import daily_report_task, notifications_tick_task
-from apps.kpis.services import rollup_rebuild
-from apps.meetings.models import Meeting
 from attribution.kpis.metrics import METRICS
 from tests.apps.notifications.conftest import POST_MESSAGE, WEBHOOK_URL, make_channel
 from tests.factories import MeetingFactory, PaymentFactory, PostCallFormFactory
@@ -60,7 +60,9 @@ def yesterday_in_new_york(team_a, org):
     MeetingFactory(org=org, scheduled_at=_at(org, "2026-12-03", 1), closer=closer)  # the 3rd
     PaymentFactory(org=org, closer=closer, amount=Decimal("1500.00"), paid_at=_at(org, DAY, 12))
     PaymentFactory(org=org, closer=other, amount=Decimal("400.00"), paid_at=_at(org, DAY, 13))
-    PaymentFactory(org=org, closer=other, amount=Decimal("9999.00"), paid_at=_at(org, "2026-12-01", 23))
+    PaymentFactory(
+        org=org, closer=other, amount=Decimal("9999.00"), paid_at=_at(org, "2026-12-01", 23)
+    )
     rollup_rebuild(org=org)  # as the rollup task does after each write
 
 
@@ -177,9 +179,7 @@ def test_the_beat_tick_sends_each_report_once(team_a, org):
 
 @time_machine.travel(NOW, tick=False)
 @responses.activate
-def test_overdue_pcf_reminders_go_by_dm_when_the_reps_slack_user_is_known(
-    team_a, org, bot_channel
-):
+def test_overdue_pcf_reminders_go_by_dm_when_the_reps_slack_user_is_known(team_a, org, bot_channel):
     closer, other = team_a.closer_member, team_a.other_closer_member
     mine = MeetingFactory(org=org, closer=closer, scheduled_at=NOW - timedelta(days=2))
     theirs = MeetingFactory(org=org, closer=other, scheduled_at=NOW - timedelta(days=3))
@@ -188,7 +188,9 @@ def test_overdue_pcf_reminders_go_by_dm_when_the_reps_slack_user_is_known(
     from apps.notifications.services import pcf_reminders_send
 
     pcf_reminders_send(org=org, day=datetime.fromisoformat(DAY).date())
-    sent = {json.loads(c.request.body)["channel"]: json.loads(c.request.body) for c in responses.calls}
+    sent = {
+        json.loads(c.request.body)["channel"]: json.loads(c.request.body) for c in responses.calls
+    }
     # The closer with a Slack user gets a DM linking to their own form; the other closer (no
     # Slack user) is reminded in the reminders channel.
     assert set(sent) == {"U0CLOSER", "C0SALES"}

@@ -67,7 +67,12 @@ def test_a_429_waits_what_retry_after_says_then_posts(team_a, webhook_channel, f
 
 @pytest.mark.parametrize(
     ("status", "code"),
-    [(404, "no_service"), (404, "channel_not_found"), (403, "invalid_token"), (410, "channel_is_archived")],
+    [
+        (404, "no_service"),
+        (404, "channel_not_found"),
+        (403, "invalid_token"),
+        (410, "channel_is_archived"),
+    ],
 )
 @responses.activate
 def test_a_revoked_webhook_is_marked_broken_and_the_admins_are_emailed(
