@@ -44,7 +44,8 @@ def slack_user_id(*, member: TeamMember) -> str:
     return row.slack_user_id.strip() if row else ""
 
 
-def _site(path: str) -> str:
+def site_url(path: str) -> str:
+    """An absolute link for a message sent outside any request (beat, workers)."""
     return settings.SITE_URL.rstrip("/") + path
 
 
@@ -95,7 +96,7 @@ def daily_report_payload(*, org: Organization, day: date) -> dict:
         "day_label": f"{day:%A %d %B %Y}",
         "timezone": org.timezone,
         "facts": facts,
-        "url": _site(reverse("kpis:dashboard") + query),
+        "url": site_url(reverse("kpis:dashboard") + query),
     }
 
 
@@ -166,8 +167,8 @@ def pcf_reminder_payloads(*, org: Organization) -> list[tuple[TeamMember, dict, 
 
         def form_url(meeting, token=token):
             if token is None:
-                return _site(reverse("meetings:pcf", args=[meeting.pk]))
-            return _site(reverse("rep:magic_pcf", kwargs={"token": token, "pk": meeting.pk}))
+                return site_url(reverse("meetings:pcf", args=[meeting.pk]))
+            return site_url(reverse("rep:magic_pcf", kwargs={"token": token, "pk": meeting.pk}))
 
         items = [
             [
@@ -182,7 +183,7 @@ def pcf_reminder_payloads(*, org: Organization) -> list[tuple[TeamMember, dict, 
             if token is None
             else reverse("rep:magic_home", kwargs={"token": token})
         )
-        payload = {"org": org.name, "member": member.name, "items": items, "url": _site(home)}
+        payload = {"org": org.name, "member": member.name, "items": items, "url": site_url(home)}
         out.append((member, payload, (slack_ids.get(member.pk) or "").strip()))
     return out
 

@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.core.mail import send_mail
 from django.core.validators import validate_email
@@ -117,7 +116,9 @@ def channel_mark_broken(*, channel: Channel, reason: str) -> None:
             "org": org.name,
             "channel": channel.name,
             "reason": reason,
-            "url": _absolute(reverse("admin:notifications_channel_change", args=[channel.pk])),
+            "url": selectors.site_url(
+                reverse("admin:notifications_channel_change", args=[channel.pk])
+            ),
         },
         subject=f"channel-{channel.pk}",
         period=now.isoformat(timespec="seconds"),
@@ -153,10 +154,6 @@ def _admin_emails(org: Organization) -> list[str]:
             .values_list("user__email", flat=True)
         )
     )
-
-
-def _absolute(path: str) -> str:
-    return settings.SITE_URL.rstrip("/") + path
 
 
 # --- notify ---------------------------------------------------------------------------------
@@ -376,7 +373,7 @@ def sync_run_alert(*, run: SyncRun) -> None:
         "org": org.name,
         "provider": run.provider,
         "error": run.error[:300],
-        "url": _absolute(reverse("integrations:page")),
+        "url": selectors.site_url(reverse("integrations:page")),
     }
     if refused is not None:
         kind, period = Kind.CREDENTIAL_REFUSED, refused.rejected_at.isoformat()
@@ -396,7 +393,7 @@ def ops_alerts_check(*, org: Organization, now: datetime | None = None) -> list[
     now = now or timezone.now()
     config = selectors.notification_settings(org=org)
     results = []
-    url = _absolute(reverse("integrations:page"))
+    url = selectors.site_url(reverse("integrations:page"))
     for provider, count in selectors.webhook_rejections_today(org=org, now=now):
         if count > config.webhook_rejection_threshold:
             results.append(
@@ -468,7 +465,7 @@ def statement_links_send(
                     "org": org.name,
                     "member": member.name,
                     "days": days,
-                    "url": _absolute(statement_link_url(member=member)),
+                    "url": selectors.site_url(statement_link_url(member=member)),
                 },
                 subject=f"member-{member.pk}",
                 period=period,
