@@ -30,6 +30,7 @@ from apps.notifications import selectors
 from apps.notifications.messages import Message, email_parts, render, slack_message
 from apps.notifications.models import Channel, Delivery, Kind
 from apps.notifications.slack import SlackClient, SlackError
+from apps.orgs.background import enqueue
 from apps.orgs.models import ADMIN_ROLES, Membership, Organization, TeamMember, User
 from apps.orgs.services import audit_log_write
 
@@ -359,9 +360,17 @@ def pcf_reminders_send(
 
 def sync_run_alert(*, run: SyncRun) -> None:
     """Called by the sync when a run ends: a failed run (or a refused credential) is announced
-    once per provider and day, in a task after the run's commit, so Slack never slows a sync."""
+    once per provider and day, in a task after the run's commit, so Slack never slows a sync.
+    Never raises: an alert must not turn a recorded failure into a crash of the sync."""
     if run.status != SyncRun.Status.FAILED:
         return
+    try:
+        _sync_run_alert(run)
+    except Exception:
+        logger.exception("could not announce the failed sync run %s", run.pk)
+
+
+def _sync_run_alert(run: SyncRun) -> None:
     org = run.org
     refused = (
         Credential.objects.for_org(org)
@@ -381,8 +390,7 @@ def sync_run_alert(*, run: SyncRun) -> None:
         kind, period = Kind.SYNC_FAILED, timezone.localdate(timezone=org.tzinfo).isoformat()
     if not subscribed_channels(org=org, kind=kind):
         return
-    from apps.notifications.tasks import notify_task  # tasks import this module
-    from apps.orgs.background import enqueue
+    from apps.notifications.tasks import notify_task  # the tasks module imports this one
 
     transaction.on_commit(lambda: enqueue(notify_task, org.pk, kind, payload, run.provider, period))
 

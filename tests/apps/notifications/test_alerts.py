@@ -130,3 +130,18 @@ def test_the_beat_tick_runs_the_checks_of_subscribed_orgs(team_a, ops_mail):
     assert [m.subject for m in mail.outbox] == [
         f"{team_a.org.name}: 99 whop webhooks rejected today"
     ]
+
+
+def test_an_alert_that_cannot_be_sent_never_breaks_the_sync(
+    team_a, calendly, ops_mail, monkeypatch
+):
+    from apps.notifications import services
+
+    def broken(**kwargs):
+        raise RuntimeError("the alert path is down")
+
+    monkeypatch.setattr(services, "subscribed_channels", broken)
+    with responses.RequestsMock() as rsps:
+        rsps.get(f"{CALENDLY}/users/me", status=503)
+        run = sync_run(org=team_a.org, provider="calendly", client_options=NO_WAIT)
+    assert run.status == "failed" and "HTTP 503" in run.error
