@@ -31,6 +31,7 @@ from apps.meetings.models import (
     PostCallForm,
     PostCallFormConfig,
 )
+from apps.notifications.demo import notifications_seed_demo
 from apps.orgs.models import Invitation, Role, TeamMember, User
 from apps.orgs.services import membership_set_role, organization_create
 from apps.payments.models import CommissionRule, CurrencyRate, Payment, Refund
@@ -166,6 +167,7 @@ def _seed(org, rng: random.Random, n_people: int) -> None:
     _ensure_refund(org)
     _integration_samples(org, now)
     _payout_sample(org, now)
+    notifications_seed_demo(org=org, now=now)
     # Signals keep rollups current row by row; one rebuild makes the demo's cubes exact.
     rollup_rebuild(org=org)
 
