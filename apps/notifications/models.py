@@ -26,6 +26,9 @@ class Channel(OrgOwnedModel):
     """Where notifications of the chosen kinds go. The Slack secret (a webhook URL, which is
     itself the credential, or a bot token) is encrypted like provider credentials."""
 
+    # The unique constraint below leads with org: a second index on org alone is waste.
+    org = models.ForeignKey("orgs.Organization", on_delete=models.CASCADE, db_index=False)
+
     class Type(models.TextChoices):
         SLACK_WEBHOOK = "slack_webhook", "Slack incoming webhook"
         SLACK_BOT = "slack_bot", "Slack bot token + channel"
@@ -73,6 +76,9 @@ class Delivery(OrgOwnedModel):
     """One notification to one target. Unique per (kind, subject, period, channel, target): a
     retried task finds its row sent and posts nothing a second time."""
 
+    # The unique constraint below leads with org: a second index on org alone is waste.
+    org = models.ForeignKey("orgs.Organization", on_delete=models.CASCADE, db_index=False)
+
     class Status(models.TextChoices):
         PENDING = "pending", "Pending"
         SENT = "sent", "Sent"
@@ -110,6 +116,9 @@ class Delivery(OrgOwnedModel):
 
 class NotificationSettings(OrgOwnedModel):
     """When the daily report goes out and what counts as an alert, per org."""
+
+    # The unique constraint below leads with org: a second index on org alone is waste.
+    org = models.ForeignKey("orgs.Organization", on_delete=models.CASCADE, db_index=False)
 
     daily_report_time = models.TimeField(
         default=time(8, 0),
