@@ -362,6 +362,7 @@ PERMISSIONS_POLICY = {
 # /healthz is liveness (no dependency is asked); /readyz is readiness (apps/ops/health.py):
 # database, Redis, migrations, beat's heartbeat and the webhook inbox's oldest pending row.
 INSTALLED_APPS += ["apps.ops", "apps.demo"]
+INSTALLED_APPS += ["apps.notifications"]
 READYZ_BEAT_MAX_AGE_MINUTES = env.int("READYZ_BEAT_MAX_AGE_MINUTES", default=10)
 READYZ_INBOX_MAX_AGE_MINUTES = env.int("READYZ_INBOX_MAX_AGE_MINUTES", default=15)
 # A dead dependency must answer the probe fast, not hold a gunicorn worker for its timeout.

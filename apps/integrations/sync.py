@@ -52,6 +52,23 @@ from apps.orgs.services import team_member_link
 from attribution.sources import calendly, clean, close, stripe, typeform, whop
 from attribution.sources.records import ParseError, UnsupportedEvent
 
+# Who hears of a finished run (apps.notifications, registered in its AppConfig.ready): the app
+# above registers itself, so the sync imports nothing above it. Watchers must not raise.
+_SYNC_RUN_WATCHERS: dict[str, Callable[[SyncRun], None]] = {}
+
+
+def sync_run_watcher_register(name: str, watcher: Callable[[SyncRun], None]) -> None:
+    _SYNC_RUN_WATCHERS[name] = watcher
+
+
+def sync_run_watchers_notify(run: SyncRun) -> None:
+    for name, watcher in _SYNC_RUN_WATCHERS.items():
+        try:
+            watcher(run)
+        except Exception:  # a watcher's failure must not turn a recorded run into a crash
+            logger.exception("sync run watcher %s failed on run %s", name, run.pk)
+
+
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
 
@@ -202,6 +219,7 @@ def sync_run(
             )  # fmt: skip
             if on_progress:
                 on_progress(run)
+            sync_run_watchers_notify(run)  # e.g. notifications announces a failed run
     return run
 
 

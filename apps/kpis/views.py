@@ -31,7 +31,7 @@ def rep_filter_for(membership) -> tuple[str, TeamMember] | None:
     member = rep_team_member(membership)
     if member is None:
         raise PermissionDenied("You are not on the team roster of this organisation yet.")
-    return rep_side(member=member, membership=request.membership), member
+    return rep_side(member=member, membership=membership), member
 
 
 def _today(org) -> date:

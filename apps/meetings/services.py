@@ -720,17 +720,20 @@ def magic_link_max_age() -> timedelta:
     return getattr(settings, "PCF_MAGIC_LINK_MAX_AGE", DEFAULT_MAGIC_LINK_MAX_AGE)
 
 
-def magic_link_token(*, member: TeamMember) -> str:
-    """A signed, expiring token naming one org and one roster entry: nothing else."""
-    signer = signing.TimestampSigner(salt=MAGIC_LINK_SALT)
+def magic_link_token(*, member: TeamMember, salt: str = MAGIC_LINK_SALT) -> str:
+    """A signed, expiring token naming one org and one roster entry: nothing else. Another
+    ``salt`` makes a link for another page, which the PCF pages do not accept (nor it theirs)."""
+    signer = signing.TimestampSigner(salt=salt)
     return signer.sign_object({"o": member.org_id, "m": member.pk})
 
 
-def magic_link_member(*, token: str) -> TeamMember:
+def magic_link_member(
+    *, token: str, salt: str = MAGIC_LINK_SALT, max_age: timedelta | None = None
+) -> TeamMember:
     """The roster entry a token names; raises signing.SignatureExpired / BadSignature /
     TeamMember.DoesNotExist (callers answer 410 for the first, 404 for the others)."""
-    signer = signing.TimestampSigner(salt=MAGIC_LINK_SALT)
-    value = signer.unsign_object(token, max_age=magic_link_max_age())
+    signer = signing.TimestampSigner(salt=salt)
+    value = signer.unsign_object(token, max_age=max_age or magic_link_max_age())
     if not isinstance(value, dict):
         raise signing.BadSignature("unexpected token payload")
     return TeamMember.objects.select_related("org").get(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 from django.db.models import (
@@ -11,6 +11,7 @@ from django.db.models import (
     DecimalField,
     ExpressionWrapper,
     F,
+    Max,
     OuterRef,
     Q,
     QuerySet,
@@ -23,7 +24,15 @@ from django.db.models.functions import Coalesce
 from apps.orgs.access import credited_rows_for_member
 from apps.orgs.calendar import org_period_bounds
 from apps.orgs.models import Membership, Organization, TeamMember
-from apps.payments.models import CreditBasis, CurrencyRate, Payment, PayoutSnapshot, Refund
+from apps.payments.models import (
+    CreditBasis,
+    CurrencyRate,
+    Payment,
+    PayoutLine,
+    PayoutSnapshot,
+    Refund,
+)
+from apps.payments.services import payout_lines_compute
 
 MONEY = DecimalField(max_digits=16, decimal_places=2)
 ZERO = Decimal("0.00")
@@ -156,3 +165,67 @@ def payout_snapshots(*, org: Organization) -> QuerySet[PayoutSnapshot]:
         .select_related("created_by")
         .order_by("-created_at", "-pk")
     )
+
+
+# --- a rep's commission statement ---------------------------------------------------------------
+
+
+@dataclass
+class StatementPeriod:
+    """One period of a rep's statement: a standing snapshot's lines, or (``snapshot`` None) the
+    running period nobody has snapshotted yet, computed as a snapshot would freeze it now."""
+
+    start: date
+    end: date
+    snapshot: PayoutSnapshot | None
+    lines: list[PayoutLine]
+
+    @property
+    def totals(self) -> list[tuple[str, Decimal]]:
+        by_currency: dict[str, Decimal] = {}
+        for line in self.lines:
+            currency = line.currency or (self.snapshot.currency if self.snapshot else "")
+            by_currency[currency] = by_currency.get(currency, ZERO) + line.commission
+        return sorted(by_currency.items())
+
+
+def payout_statement(
+    *, org: Organization, member: TeamMember, today: date
+) -> list[StatementPeriod]:
+    """A rep's own lines of every standing payout snapshot (the latest run of each period, as
+    re-running a period replaces it), newest first, after the running period when there is one:
+    from the day after the last snapshotted period (or the first of this month) to ``today``."""
+    latest = (
+        PayoutSnapshot.objects.for_org(org)
+        .values("period_start", "period_end")
+        .annotate(latest=Max("pk"))
+        .values_list("latest", flat=True)
+    )
+    snapshots = list(
+        PayoutSnapshot.objects.for_org(org)
+        .filter(pk__in=list(latest))
+        .order_by("-period_end", "-pk")
+    )
+    lines_by_snapshot: dict[int, list[PayoutLine]] = {s.pk: [] for s in snapshots}
+    for line in (
+        PayoutLine.objects.for_org(org)
+        .filter(snapshot_id__in=list(lines_by_snapshot), team_member=member)
+        .order_by("paid_at", "pk")
+    ):
+        lines_by_snapshot[line.snapshot_id].append(line)
+    periods = [
+        StatementPeriod(s.period_start, s.period_end, s, lines_by_snapshot[s.pk]) for s in snapshots
+    ]
+    start = (
+        max(s.period_end for s in snapshots) + timedelta(days=1)
+        if snapshots
+        else today.replace(day=1)
+    )
+    if start <= today:
+        running = [
+            line
+            for line in payout_lines_compute(org=org, start=start, end=today)
+            if line.team_member_id == member.pk
+        ]
+        periods.insert(0, StatementPeriod(start, today, None, running))
+    return periods

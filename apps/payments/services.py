@@ -670,6 +670,26 @@ def _clawback_lines(org, *, lo, hi, accounts) -> list[PayoutLine]:
     return lines
 
 
+def payout_lines_compute(*, org: Organization, start: date, end: date) -> list[PayoutLine]:
+    """The lines a snapshot of [start, end] would freeze now, unsaved: the snapshot itself, and
+    a rep's view of the running period that nobody has snapshotted yet."""
+    lo, hi = org_period_bounds(org, start, end)
+    rules = [
+        payouts.Rule(member=r.team_member_id, role=r.role, percent=r.percent, product=r.product)
+        for r in CommissionRule.objects.for_org(org)
+    ]
+    accounts = _standing_accounts(org, start, end)
+    payments = (
+        Payment.objects.for_org(org)
+        .filter(status=Payment.Status.SUCCEEDED, paid_at__gte=lo, paid_at__lt=hi)
+        .select_related("contact", "closer", "setter")
+        .prefetch_related("refunds")
+        .order_by("paid_at", "pk")
+    )
+    lines = _payment_lines(org, payments, rules, accounts)
+    return lines + _clawback_lines(org, lo=lo, hi=hi, accounts=accounts)
+
+
 @transaction.atomic
 def payout_snapshot_create(
     *, org: Organization, start: date, end: date, actor: User | None
@@ -685,21 +705,7 @@ def payout_snapshot_create(
     # Two managers pressing the button together make two snapshots, but never interleave
     # their clawback lookups.
     xact_lock(LockNamespace.PAYOUT_SNAPSHOT, org.pk, ["all"])
-    lo, hi = org_period_bounds(org, start, end)
-    rules = [
-        payouts.Rule(member=r.team_member_id, role=r.role, percent=r.percent, product=r.product)
-        for r in CommissionRule.objects.for_org(org)
-    ]
-    accounts = _standing_accounts(org, start, end)
-    payments = (
-        Payment.objects.for_org(org)
-        .filter(status=Payment.Status.SUCCEEDED, paid_at__gte=lo, paid_at__lt=hi)
-        .select_related("contact", "closer", "setter")
-        .prefetch_related("refunds")
-        .order_by("paid_at", "pk")
-    )
-    lines = _payment_lines(org, payments, rules, accounts)
-    lines += _clawback_lines(org, lo=lo, hi=hi, accounts=accounts)
+    lines = payout_lines_compute(org=org, start=start, end=end)
     summary = payouts.summarise(
         payouts.LineFacts(
             currency=line.currency,

@@ -16,6 +16,7 @@ from apps.contacts.models import BlockedIdentifier, ContactMerge, Suppression
 from apps.integrations.models import Credential, SyncCursor, SyncRun, WebhookEvent
 from apps.kpis.models import DailyRollup
 from apps.meetings.models import CallTypeRule, PostCallFormConfig
+from apps.notifications.models import Channel, Delivery, NotificationSettings, Rep, RepSlackUser
 from apps.orgs.models import AuditLog, Invitation, Membership
 from apps.payments.models import CommissionRule, CurrencyRate, PayoutLine, PayoutSnapshot
 from tests.factories import (
@@ -113,6 +114,13 @@ def tenant_rows(team, marker: str) -> dict[str, models.Model]:
         "audit": AuditLog.objects.create(org=org, action="test"),
         "membership": Membership.objects.get(org=org, user=team.manager),
         "team_member": team.other_closer_member,
+        "channel": (channel := Channel.objects.create(org=org, name=marker, type="email")),
+        "delivery": Delivery.objects.create(org=org, kind="test", channel=channel),
+        "notification_settings": NotificationSettings.objects.create(org=org),
+        "slack_user": RepSlackUser.objects.create(
+            org=org, team_member=team.other_closer_member, slack_user_id="U0MARKER"
+        ),
+        "rep": Rep.objects.get(pk=team.other_closer_member.pk),
         "user": team.manager,
         "org": org,
     }

@@ -103,6 +103,7 @@ def pages(team_a):
         "call-types": "/calls/types/",
         "duplicates": "/calls/duplicates/",
         "rep": "/rep/",
+        "statement": "/rep/statement/",
         "contacts": "/contacts/",
         "contact": f"/contacts/{contact.pk}/",
         "payments": "/payments/",

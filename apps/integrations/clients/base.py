@@ -97,12 +97,30 @@ class BaseClient:
     def after_response(self, response: requests.Response) -> None:
         """Hook for providers that announce their remaining budget on every response."""
 
+    def refusal(self, response: requests.Response) -> ProviderError | None:
+        """Hook for providers whose 4xx body says more than its status (an error code)."""
+        return None
+
+    def parse(self, response: requests.Response) -> Any:
+        return response.json() if response.content else None
+
+    def where(self, url: str) -> str:
+        """How errors name a URL; a provider whose URL path is itself a secret overrides it."""
+        return _path(url)
+
     # --- transport ----------------------------------------------------------------------
 
     def get(self, path: str, params: Mapping[str, Any] | None = None) -> Any:
         return self.request("GET", path, params=params)
 
-    def request(self, method: str, path: str, *, params: Mapping[str, Any] | None = None) -> Any:
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+    ) -> Any:
         url = path if path.startswith("http") else f"{self.base_url}{path}"
         failures = 0
         rate_limited = 0
@@ -110,12 +128,14 @@ class BaseClient:
             self._pace()
             try:
                 self.requests_sent += 1
-                response = self.session.request(method, url, params=params, timeout=self.timeout)
+                response = self.session.request(
+                    method, url, params=params, json=json, timeout=self.timeout
+                )
             except (requests.ConnectionError, requests.Timeout) as exc:
                 failures += 1
                 if failures > self.max_retries:
                     raise TransientError(
-                        f"{self.provider}: {type(exc).__name__} on {method} {_path(url)} "
+                        f"{self.provider}: {type(exc).__name__} on {method} {self.where(url)} "
                         f"after {failures} attempts"
                     ) from None
                 self._wait(self._backoff(failures))
@@ -126,7 +146,7 @@ class BaseClient:
                 rate_limited += 1
                 if rate_limited > self.max_rate_limit_retries:
                     raise TransientError(
-                        f"{self.provider}: still rate limited on {_path(url)} after "
+                        f"{self.provider}: still rate limited on {self.where(url)} after "
                         f"{rate_limited} waits",
                         status=status,
                     )
@@ -140,7 +160,7 @@ class BaseClient:
                 failures += 1
                 if failures > self.max_retries:
                     raise TransientError(
-                        f"{self.provider}: HTTP {status} on {method} {_path(url)} "
+                        f"{self.provider}: HTTP {status} on {method} {self.where(url)} "
                         f"after {failures} attempts",
                         status=status,
                     )
@@ -148,20 +168,23 @@ class BaseClient:
                 hint = retry_after(response)
                 self._wait(hint if hint is not None else self._backoff(failures))
                 continue
+            refused = self.refusal(response) if status >= 400 else None
+            if refused is not None:
+                raise refused
             if status in (401, 403):
                 raise AuthError(
-                    f"{self.provider} refused the credential (HTTP {status} on {_path(url)}): "
+                    f"{self.provider} refused the credential (HTTP {status} on {self.where(url)}): "
                     "save a new key on the integrations page",
                     status=status,
                 )
             if status >= 400:
                 raise PermanentError(
-                    f"{self.provider}: HTTP {status} on {method} {_path(url)}: "
+                    f"{self.provider}: HTTP {status} on {method} {self.where(url)}: "
                     f"{_short(response.text)}",
                     status=status,
                 )
             self.after_response(response)
-            return response.json() if response.content else None
+            return self.parse(response)
 
     def _pace(self) -> None:
         now = self.clock()

@@ -35,6 +35,7 @@ from apps.meetings.models import (
     PostCallFormConfig,
 )
 from apps.meetings.services import pcf_submit
+from apps.notifications.demo import notifications_seed_demo
 from apps.orgs.models import Invitation, Role, TeamMember, User
 from apps.orgs.services import membership_set_role, organization_create
 from apps.payments.models import CommissionRule, CurrencyRate, Payment, Refund
@@ -168,6 +169,7 @@ def _seed(org, rng: random.Random, n_people: int) -> None:
     _integration_samples(org, now)
     _payout_sample(org, now)
     seed_api_demo(org=org, rng=rng, contacts=[person.contact for person in people[:-1]])
+    notifications_seed_demo(org=org, now=now)
     # The services keep the rollups current; one rebuild makes the demo's cubes exact at once.
     rollup_rebuild(org=org)
 
