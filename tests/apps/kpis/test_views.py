@@ -12,6 +12,7 @@ from django.urls import reverse
 
 from apps.kpis.models import AdSpend
 from apps.kpis.services import rollup_rebuild
+from tests.apps.csv_read import csv_text
 from tests.apps.kpis.helpers import call, lead, paid, past_month, won
 
 pytestmark = pytest.mark.django_db
@@ -194,7 +195,7 @@ def test_every_csv_download_equals_its_table_on_screen(client, team_a, month_dat
     for name, rows in tables.items():
         response = client.get(reverse("kpis:dashboard"), {**params, "format": "csv", "table": name})
         assert response["Content-Type"].startswith("text/csv")
-        downloaded = list(csv.reader(io.StringIO(response.content.decode())))
+        downloaded = list(csv.reader(io.StringIO(csv_text(response))))
         assert downloaded == rows, name
         assert f"table={name}" in body  # the page links to it
     closers = tables["closers"]
