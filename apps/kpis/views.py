@@ -8,6 +8,7 @@ from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET
 
 from apps.kpis import charts
+from apps.kpis.activity import dashboard_activity
 from apps.kpis.cards import headline_cards, section_cards
 from apps.kpis.forms import DashboardFilterForm
 from apps.kpis.selectors import Filters, dashboard_data, filter_choices, kpi_summary, month_bounds
@@ -50,6 +51,9 @@ def dashboard(request):
     )
     previous = previous_period(start, end)
     data = dashboard_data(org=org, start=start, end=end, filters=filters, previous=previous)
+    data["setters"], data["activity_days"] = dashboard_activity(
+        org=org, start=start, end=end, filters=filters, setters=data["setters"]
+    )
     sorts = {name: request.GET.get(f"{name}_sort", default) for name, default in SORTABLE.items()}
     tables = build_tables(data, sorts, currency=org.currency)
 
@@ -67,6 +71,7 @@ def dashboard(request):
         "trend": charts.trend(data["trend"], org.currency),
         "cash_by_closer": charts.cash_by_closer(data["closers"], org.currency),
         "close_rate_by_closer": charts.close_rate_by_closer(data["closers"]),
+        "setter_activity": charts.setter_activity(data["activity_days"]),
     }
     context = {
         "form": form,

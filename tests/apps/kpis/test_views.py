@@ -191,7 +191,7 @@ def test_every_csv_download_equals_its_table_on_screen(client, team_a, month_dat
     params = {"month": f"{start:%Y-%m}", "closers_sort": "name"}
     body = client.get(reverse("kpis:dashboard"), params).content.decode()
     tables = _html_tables(body)
-    assert set(tables) == {"funnel", "trend", "closers", "setters", "sources"}
+    assert set(tables) == {"funnel", "trend", "closers", "setters", "sources", "activity"}
     for name, rows in tables.items():
         response = client.get(reverse("kpis:dashboard"), {**params, "format": "csv", "table": name})
         assert response["Content-Type"].startswith("text/csv")
