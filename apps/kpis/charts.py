@@ -12,7 +12,14 @@ from decimal import Decimal
 from attribution.kpis.display import format_percent, money_label
 from attribution.kpis.funnel import funnel_stages
 
-__all__ = ["cash_by_closer", "close_rate_by_closer", "funnel", "setter_activity", "trend"]
+__all__ = [
+    "cash_by_closer",
+    "close_rate_by_closer",
+    "funnel",
+    "setter_activity",
+    "trend",
+    "utilization_by_host",
+]
 
 _LAYOUT = {
     "margin": {"l": 60, "r": 20, "t": 40, "b": 60},
@@ -147,5 +154,26 @@ def setter_activity(days) -> dict:
             barmode="group",
             yaxis={"rangemode": "tozero", "title": {"text": "Calls"}},
             yaxis2={"overlaying": "y", "side": "right", "rangemode": "tozero", "showgrid": False},
+        ),
+    }
+
+
+def utilization_by_host(hosts) -> dict:
+    """Booked ÷ available slots per host over the period (meetings.utilization.HostWeek)."""
+    shown = [h for h in hosts if h.utilization is not None]
+    if not shown:
+        return _empty("No Calendly availability synced for these weeks.")
+    return {
+        "data": [
+            {
+                "type": "bar",
+                "x": [h.host for h in shown],
+                "y": [float(h.utilization) for h in shown],
+                "text": [f"{h.booked} of {h.available_slots}" for h in shown],
+                "name": "Utilization",
+            }
+        ],
+        "layout": _layout(
+            "Calendar utilization", yaxis={"tickformat": ".0%", "rangemode": "tozero"}
         ),
     }

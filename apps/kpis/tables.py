@@ -134,6 +134,13 @@ ACTIVITY_DAY_COLUMNS = [
     Column("bookings", "Bookings", sortable=False),
     Column("bookings_per_100_dials", "Bookings / 100 dials", "decimal1", sortable=False),
 ]
+UTILIZATION_COLUMNS = [
+    Column("week", "Week of", "text", sortable=False),
+    Column("host", "Host", "text", sortable=False),
+    Column("booked", "Booked", sortable=False),
+    Column("available_slots", "Available slots", sortable=False),
+    Column("utilization", "Utilization", "share", sortable=False),
+]
 SETTER_COLUMNS = [
     Column("name", "Setter", "text"),
     Column("triage_booked", "Triage booked"),
@@ -190,6 +197,21 @@ def activity_rows(days) -> list[dict]:
     return [{"day": day.isoformat(), **_activity(counts)} for day, counts in days]
 
 
+def utilization_table(weeks) -> Table:
+    """meetings.utilization.HostWeek rows: booked ÷ available slots per host and week."""
+    rows = [
+        {
+            "week": w.week_start.isoformat(),
+            "host": w.host,
+            "booked": w.booked,
+            "available_slots": w.available_slots,
+            "utilization": w.utilization,
+        }
+        for w in weeks
+    ]
+    return _table("utilization", "Calendar utilization by week", UTILIZATION_COLUMNS, rows, "")
+
+
 def activity_table(days, title: str = "Setter activity by day") -> Table:
     """(day, ActivityCounts) pairs as the day table of setter activity."""
     return _table("activity", title, ACTIVITY_DAY_COLUMNS, activity_rows(days), "")
@@ -217,4 +239,5 @@ def build_tables(data: dict, sorts: dict[str, str], *, currency: str = "") -> di
         "setters": table("setters", "Setters", SETTER_COLUMNS, setters),
         "sources": table("sources", "Sources and campaigns", SOURCE_COLUMNS, sources),
         "activity": activity_table(data.get("activity_days") or []),
+        "utilization": utilization_table(data.get("utilization_weeks") or []),
     }

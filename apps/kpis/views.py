@@ -13,6 +13,7 @@ from apps.kpis.cards import headline_cards, section_cards
 from apps.kpis.forms import DashboardFilterForm
 from apps.kpis.selectors import Filters, dashboard_data, filter_choices, kpi_summary, month_bounds
 from apps.kpis.tables import FUNNEL, SORTABLE, build_tables
+from apps.meetings.utilization import utilization_by_host, utilization_by_host_week
 from apps.orgs.access import member_required, rep_team_member
 from apps.orgs.csv import csv_response
 from apps.orgs.models import Role, TeamMember
@@ -54,6 +55,9 @@ def dashboard(request):
     data["setters"], data["activity_days"] = dashboard_activity(
         org=org, start=start, end=end, filters=filters, setters=data["setters"]
     )
+    data["utilization_weeks"] = utilization_by_host_week(
+        org=org, start=start, end=end, hosts=[m for m in (closer, setter) if m is not None]
+    )
     sorts = {name: request.GET.get(f"{name}_sort", default) for name, default in SORTABLE.items()}
     tables = build_tables(data, sorts, currency=org.currency)
 
@@ -72,6 +76,7 @@ def dashboard(request):
         "cash_by_closer": charts.cash_by_closer(data["closers"], org.currency),
         "close_rate_by_closer": charts.close_rate_by_closer(data["closers"]),
         "setter_activity": charts.setter_activity(data["activity_days"]),
+        "utilization": charts.utilization_by_host(utilization_by_host(data["utilization_weeks"])),
     }
     context = {
         "form": form,

@@ -8,7 +8,7 @@ from django.db import models
 from apps.contacts.models import BlockedIdentifier, ContactMerge, Suppression
 from apps.integrations.models import Credential, SyncCursor, SyncRun, WebhookEvent
 from apps.kpis.models import DailyRollup
-from apps.meetings.models import CallTypeRule, PostCallFormConfig
+from apps.meetings.models import CallTypeRule, HostAvailabilityWeek, PostCallFormConfig
 from apps.orgs.models import AuditLog, Invitation, Membership
 from apps.payments.models import CommissionRule, CurrencyRate, PayoutLine, PayoutSnapshot
 from tests.factories import (
@@ -72,6 +72,12 @@ def tenant_rows(team, marker: str) -> dict[str, models.Model]:
         ),
         "rule": CallTypeRule.objects.create(org=org, name_pattern="strategy", call_type="solution"),
         "pcf_config": PostCallFormConfig.objects.create(org=org),
+        "availability_week": HostAvailabilityWeek.objects.create(
+            org=org,
+            host=team.other_closer_member,
+            week_start="2026-03-09",
+            synced_at="2026-03-10T00:00Z",
+        ),
         "credential": Credential.objects.create(
             org=org, provider="stripe", name="api_key", encrypted_value="x", hint="abcd"
         ),
