@@ -173,19 +173,40 @@ def dashboard_activity(*, org: Organization, start: date, end: date, filters, se
     if filters.closer is not None:
         return setters_with_activity(org=org, setters=setters, totals=None), None
     rows = setter_activity(
-        org=org, start=start, end=end, setter=filters.setter, contacts=contact_filter(filters)
+        org=org,
+        start=start,
+        end=end,
+        setter=filters.setter,
+        contacts=contact_filter(org=org, filters=filters),
     )
     with_activity = setters_with_activity(org=org, setters=setters, totals=activity_totals(rows))
     return with_activity, activity_by_day(rows, start, end)
 
 
-def contact_filter(filters) -> Q | None:
+def contact_filter(*, org: Organization, filters) -> Q | None:
     """The dashboard's marketing filters as a Q over Contact fields (None: no such filter)."""
+    from apps.contacts.models import Contact
+    from apps.kpis.traffic import traffic_case, traffic_rules
+
     q = Q()
     if filters.source is not None:
         q &= Q(original_source=filters.source)
     if filters.campaign is not None:
         q &= Q(original_campaign=filters.campaign)
+    if filters.lead_source is not None:
+        q &= Q(crm_lead_source=filters.lead_source)
+    if filters.traffic_type is not None:
+        rules = traffic_rules(org=org)
+        of_type = (
+            Contact.objects.for_org(org)
+            .annotate(
+                _traffic=traffic_case(
+                    rules, source="original_source", lead_source="crm_lead_source"
+                )
+            )
+            .filter(_traffic=filters.traffic_type)
+        )
+        q &= Q(pk__in=of_type.values("pk"))
     return q if q.children else None
 
 

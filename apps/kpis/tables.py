@@ -155,6 +155,8 @@ SETTER_COLUMNS = [
 ]
 SOURCE_COLUMNS = [
     Column("source", "Source", "text"),
+    Column("lead_source", "Lead source (CRM)", "text"),
+    Column("traffic_type", "Traffic type", "text"),
     Column("campaign", "Campaign", "text"),
     Column("leads", "Leads"),
     Column("ad_spend", "Ad spend", "money"),
@@ -225,7 +227,10 @@ def build_tables(data: dict, sorts: dict[str, str], *, currency: str = "") -> di
     trend = [_flat(m, month=m["month"].strftime("%Y-%m")) for m in data["trend"]]
     closers = [_flat(r, name=r["name"]) for r in data["closers"]]
     setters = [_flat(r, name=r["name"], **_activity(r.get("activity"))) for r in data["setters"]]
-    sources = [_flat(r, source=r["source"], campaign=r["campaign"]) for r in data["sources"]]
+    sources = [
+        _flat(r, **{k: r.get(k, "") for k in ("source", "lead_source", "traffic_type", "campaign")})
+        for r in data["sources"]
+    ]
 
     def table(name, title, columns, items):
         return _table(

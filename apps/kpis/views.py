@@ -48,7 +48,12 @@ def dashboard(request):
         role, member = rep
         closer, setter = (member, setter) if role == Role.CLOSER else (closer, member)
     filters = Filters(
-        closer=closer, setter=setter, source=form.value("source"), campaign=form.value("campaign")
+        closer=closer,
+        setter=setter,
+        source=form.value("source"),
+        campaign=form.value("campaign"),
+        lead_source=form.value("lead_source"),
+        traffic_type=form.value("traffic_type"),
     )
     previous = previous_period(start, end)
     data = dashboard_data(org=org, start=start, end=end, filters=filters, previous=previous)

@@ -174,6 +174,19 @@ def _pcf_fields(org):
     return header, rows
 
 
+def _traffic_types(org):
+    from apps.kpis.models import TrafficType
+
+    header = ["Position", "Name", "Sources"]
+    rows = (
+        [position, name, "; ".join(sources or [])]
+        for position, name, sources in TrafficType.objects.for_org(org)
+        .order_by("position", "name")
+        .values_list("position", "name", "sources")
+    )
+    return header, rows
+
+
 def _pcf_outcomes(org):
     return ["Outcome"], ([str(o)] for o in pcf_config_for(org=org).outcomes or [])
 
@@ -192,5 +205,6 @@ CONFIG_TABLES: dict[str, ConfigTable] = {
         ConfigTable("call_types", "Call-type rules", _call_types),
         ConfigTable("pcf_fields", "Post-call form custom fields", _pcf_fields),
         ConfigTable("pcf_outcomes", "Post-call form outcomes", _pcf_outcomes),
+        ConfigTable("traffic_types", "Traffic types", _traffic_types),
     )
 }

@@ -7,7 +7,7 @@ from django.db import models
 
 from apps.contacts.models import BlockedIdentifier, ContactMerge, Suppression
 from apps.integrations.models import Credential, SyncCursor, SyncRun, WebhookEvent
-from apps.kpis.models import DailyRollup
+from apps.kpis.models import DailyRollup, TrafficType
 from apps.meetings.models import CallTypeRule, HostAvailabilityWeek, PostCallFormConfig
 from apps.orgs.models import AuditLog, Invitation, Membership
 from apps.payments.models import CommissionRule, CurrencyRate, PayoutLine, PayoutSnapshot
@@ -87,6 +87,7 @@ def tenant_rows(team, marker: str) -> dict[str, models.Model]:
         "cursor": SyncCursor.objects.create(org=org, provider="close", resource="lead"),
         "sync_run": SyncRun.objects.create(org=org, provider="close"),
         "rollup": DailyRollup.objects.create(org=org, date="2026-01-01"),
+        "traffic_type": TrafficType.objects.create(org=org, name=f"{marker} paid", sources=["fb"]),
         "rate": CurrencyRate.objects.create(org=org, currency="EUR", rate="1.1"),
         "commission": CommissionRule.objects.create(
             org=org, team_member=team.closer_member, role="closer", percent=10
