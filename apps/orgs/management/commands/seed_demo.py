@@ -22,6 +22,7 @@ from apps.contacts.services import contact_merge, contact_resolve
 from apps.deals.models import CallActivity, Deal
 from apps.integrations.models import SyncCursor, SyncRun, WebhookEvent
 from apps.integrations.services import credential_set
+from apps.kpis.demo import demo_team_extras
 from apps.kpis.models import AdSpend
 from apps.kpis.services import rollup_rebuild
 from apps.meetings.models import (
@@ -161,6 +162,7 @@ def _seed(org, rng: random.Random, n_people: int) -> None:
         people.append(person)
         _journey(org, rng, person, now, closers, setters, i)
     _duplicates(org, rng, people)
+    demo_team_extras(org=org, rng=rng, closers=closers, setters=setters, now=now)
     # One lead asked to be forgotten: the admin shows a nameless contact and its suppressions.
     contact_erase(org=org, contact=people[-1], actor=None)
     _ensure_refund(org)
