@@ -32,6 +32,9 @@ class Contact(OrgOwnedModel):
     original_campaign = models.CharField(max_length=200, blank=True)
     original_content = models.CharField(max_length=200, blank=True)
     original_term = models.CharField(max_length=200, blank=True)
+    # The CRM's own lead-source field (which Close custom field: org setting
+    # close_lead_source_field), kept beside the UTM source; normalised like it. The CRM wins it.
+    crm_lead_source = models.CharField(max_length=200, blank=True)
     # KPIS.md: a lead is dated by the contact's earliest touch in any source.
     first_seen_at = models.DateTimeField(null=True, blank=True)
     # Which source set each surviving field, so a later, weaker source does not overwrite it.
@@ -49,6 +52,7 @@ class Contact(OrgOwnedModel):
         indexes = [
             models.Index(fields=["org", "first_seen_at"]),
             models.Index(fields=["org", "original_source", "original_campaign"]),
+            models.Index(fields=["org", "crm_lead_source"]),
             models.Index(fields=["org", "last_name", "first_name"]),
             # Every page of a sync asks whether its org erased anyone (ingest._erased_for).
             models.Index(

@@ -849,6 +849,8 @@ def _ingest_close_people_many(
             _resolved(org, p, record.status_label) for p in record.contacts or (record.person,)
         ]
         created.append(any(result.created for result in results))
+        if record.object_type == "lead":
+            _keep_lead_source(org, record, results)
         rows.append(
             SourceRecordRow(
                 "close",
@@ -861,6 +863,16 @@ def _ingest_close_people_many(
         )
     sources = source_records_upsert_many(org=org, rows=rows)
     return [_combine(c, changed) for c, (_, changed) in zip(created, sources, strict=True)]
+
+
+def _keep_lead_source(org: Organization, record: close.LeadOrContact, results) -> None:
+    from apps.contacts.lead_source import contacts_set_crm_lead_source, lead_source_from_custom
+
+    contacts_set_crm_lead_source(
+        org=org,
+        contacts=[result.contact for result in results],
+        lead_source=lead_source_from_custom(org=org, custom=record.custom or {}),
+    )
 
 
 def _close_person_id(record: close.LeadOrContact) -> str:

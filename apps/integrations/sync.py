@@ -982,6 +982,10 @@ class CalendlySync(ProviderSync):
                 yield page
 
         self.ingest_walk("scheduled_events", pages)
+        # Bookable time per host and week, for utilization (its own module: availability).
+        from apps.integrations.calendly_availability import availability_sync
+
+        self.reconciliation["availability"] = availability_sync(org=self.org, client=self.client)
 
     def page_payload(self, page: Page) -> list[Any]:
         return page.related

@@ -1,7 +1,7 @@
 from django.contrib import admin
 
 from apps.kpis.forms import AdSpendAdminForm
-from apps.kpis.models import AdSpend, DailyRollup
+from apps.kpis.models import AdSpend, DailyRollup, TrafficType
 from apps.orgs.admin_base import OrgScopedAdmin, admin_org_ids
 from apps.orgs.models import Organization
 
@@ -49,3 +49,11 @@ class DailyRollupAdmin(OrgScopedAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+
+@admin.register(TrafficType)
+class TrafficTypeAdmin(OrgScopedAdmin):
+    """Sources are normalised by ``TrafficType.clean`` (the settings page saves through the same)."""
+
+    list_display = ["position", "name", "sources"]
+    search_fields = ["name"]

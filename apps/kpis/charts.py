@@ -12,7 +12,14 @@ from decimal import Decimal
 from attribution.kpis.display import format_percent, money_label
 from attribution.kpis.funnel import funnel_stages
 
-__all__ = ["cash_by_closer", "close_rate_by_closer", "funnel", "trend"]
+__all__ = [
+    "cash_by_closer",
+    "close_rate_by_closer",
+    "funnel",
+    "setter_activity",
+    "trend",
+    "utilization_by_host",
+]
 
 _LAYOUT = {
     "margin": {"l": 60, "r": 20, "t": 40, "b": 60},
@@ -119,5 +126,54 @@ def close_rate_by_closer(closers: list[dict]) -> dict:
         ],
         "layout": _layout(
             "Close rate by closer", yaxis={"tickformat": ".0%", "rangemode": "tozero"}
+        ),
+    }
+
+
+def setter_activity(days) -> dict:
+    """Dials and connected calls per day (bars), bookings per 100 dials (a line, right axis)."""
+    if not days or not any(counts.dials or counts.bookings for _, counts in days):
+        return _empty("No setter dials or bookings in this period.")
+    x = [day.isoformat() for day, _ in days]
+    per_100 = [counts.bookings_per_100_dials for _, counts in days]
+    return {
+        "data": [
+            {"type": "bar", "name": "Dials", "x": x, "y": [c.dials for _, c in days]},
+            {"type": "bar", "name": "Connected", "x": x, "y": [c.connected for _, c in days]},
+            {
+                "type": "scatter",
+                "mode": "lines+markers",
+                "name": "Bookings / 100 dials",
+                "x": x,
+                "y": [float(v) if v is not None else None for v in per_100],
+                "yaxis": "y2",
+            },
+        ],
+        "layout": _layout(
+            "Setter activity",
+            barmode="group",
+            yaxis={"rangemode": "tozero", "title": {"text": "Calls"}},
+            yaxis2={"overlaying": "y", "side": "right", "rangemode": "tozero", "showgrid": False},
+        ),
+    }
+
+
+def utilization_by_host(hosts) -> dict:
+    """Booked ÷ available slots per host over the period (meetings.utilization.HostWeek)."""
+    shown = [h for h in hosts if h.utilization is not None]
+    if not shown:
+        return _empty("No Calendly availability synced for these weeks.")
+    return {
+        "data": [
+            {
+                "type": "bar",
+                "x": [h.host for h in shown],
+                "y": [float(h.utilization) for h in shown],
+                "text": [f"{h.booked} of {h.available_slots}" for h in shown],
+                "name": "Utilization",
+            }
+        ],
+        "layout": _layout(
+            "Calendar utilization", yaxis={"tickformat": ".0%", "rangemode": "tozero"}
         ),
     }

@@ -20,6 +20,8 @@ class DashboardFilterForm(PeriodForm):
     setter = forms.ModelChoiceField(queryset=TeamMember.objects.none(), required=False)
     source = forms.CharField(required=False)
     campaign = forms.CharField(required=False)
+    lead_source = forms.CharField(required=False, max_length=200)
+    traffic_type = forms.CharField(required=False, max_length=60)
 
     def __init__(self, *args, org, **kwargs):
         super().__init__(*args, **kwargs)

@@ -139,3 +139,40 @@ class DailyRollup(OrgOwnedModel):
 
     def __str__(self):
         return f"rollup {self.kind}/{self.grain} {self.date}"
+
+
+class TrafficType(OrgOwnedModel):
+    """A kind of traffic (paid, organic, cold, warm ...), named per org, and the sources in it.
+
+    A contact is of the first type (by ``position``) listing its UTM source; failing that, of the
+    first listing its CRM lead source. ``sources`` are normalised like every source.
+    """
+
+    name = models.CharField(max_length=60)
+    sources = models.JSONField(
+        default=list, blank=True, help_text="UTM sources and CRM lead sources of this type."
+    )
+    position = models.PositiveSmallIntegerField(default=100, help_text="Lower is matched first.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["position", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["org", "name"], name="traffictype_unique_name")
+        ]
+
+    def __str__(self):
+        return self.name
+
+    def clean(self):
+        super().clean()
+        self.name = " ".join((self.name or "").split())
+        if not self.name:
+            raise ValidationError({"name": "Give the traffic type a name."})
+        raw = self.sources if isinstance(self.sources, list) else []
+        cleaned = []
+        for value in raw:
+            text = normalize_channel(str(value))[:200]
+            if text and text not in cleaned:
+                cleaned.append(text)
+        self.sources = cleaned

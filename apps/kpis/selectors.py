@@ -32,9 +32,11 @@ from django.db.models import (
 from django.db.models.functions import Coalesce, Trunc, TruncDate
 from django.utils import timezone
 
+from apps.contacts.lead_source import close_lead_source_field
 from apps.contacts.models import Contact
 from apps.deals.models import Deal
 from apps.kpis.models import AdSpend, DailyRollup
+from apps.kpis.traffic import traffic_case, traffic_rules, traffic_type_of
 from apps.meetings.models import CallType, Meeting
 from apps.orgs.calendar import month_bounds, org_period_bounds
 from apps.orgs.models import Organization, TeamMember
@@ -59,7 +61,12 @@ __all__ = [
     "summary_json",
 ]
 
-GROUPINGS = ("day", "week", "month", "closer", "setter", "source", "campaign")
+GROUPINGS = (
+    "day", "week", "month", "closer", "setter", "source", "campaign", "lead_source",
+    "traffic_type",
+)  # fmt: skip
+# Groupings and filters the rollups do not hold: read from the raw rows.
+RAW_ONLY = frozenset({"lead_source", "traffic_type"})
 MONEY = frozenset({"revenue", "cash_collected", "refunds", "ad_spend"})
 # Meeting counts that depend on the call's time having passed; stored "as if due" in the rollups.
 DUE_COUNTS = (
@@ -88,10 +95,16 @@ class Filters:
     setter: TeamMember | None = None
     source: str | None = None
     campaign: str | None = None
+    lead_source: str | None = None  # Contact.crm_lead_source
+    traffic_type: str | None = None  # a TrafficType name (apps.kpis.traffic)
 
     @property
     def by_rep(self) -> bool:
         return self.closer is not None or self.setter is not None
+
+    @property
+    def raw_only(self) -> bool:
+        return self.lead_source is not None or self.traffic_type is not None
 
     def as_json(self) -> dict:
         return {
@@ -99,6 +112,8 @@ class Filters:
             "setter": self.setter.email if self.setter else None,
             "source": self.source,
             "campaign": self.campaign,
+            "lead_source": self.lead_source,
+            "traffic_type": self.traffic_type,
         }
 
 
@@ -132,8 +147,10 @@ _PAYMENTS = _Table("paid_at", "closer_id", "setter_id", "contact__")
 _REFUNDS = _Table("refunded_at", "payment__closer_id", "payment__setter_id", "payment__contact__")
 
 
-def _prepare(qs, table: _Table, *, org, ranges, dims, filters: Filters):
-    """Filters a raw queryset to the period and filters, and returns it with the group columns."""
+def _prepare(qs, table: _Table, *, org, ranges, dims, filters: Filters, traffic=None):
+    """Filters a raw queryset to the period and filters, and returns it with the group columns.
+
+    ``traffic``: the org's traffic rules, needed for a traffic-type filter or grouping."""
     tz = org.tzinfo
     if ranges is not None:
         when = Q(pk__in=[])
@@ -146,7 +163,12 @@ def _prepare(qs, table: _Table, *, org, ranges, dims, filters: Filters):
     qs = qs.annotate(
         _source=Coalesce(F(f"{table.contact}original_source"), Value("")),
         _campaign=Coalesce(F(f"{table.contact}original_campaign"), Value("")),
+        _lead_source=Coalesce(F(f"{table.contact}crm_lead_source"), Value("")),
     )
+    if filters.traffic_type is not None or "traffic_type" in dims:
+        qs = qs.annotate(
+            _traffic_type=traffic_case(traffic or [], source="_source", lead_source="_lead_source")
+        )
     if filters.closer is not None:
         qs = qs.filter(**{table.closer: filters.closer.pk})
     if filters.setter is not None:
@@ -155,6 +177,10 @@ def _prepare(qs, table: _Table, *, org, ranges, dims, filters: Filters):
         qs = qs.filter(_source=filters.source)
     if filters.campaign is not None:
         qs = qs.filter(_campaign=filters.campaign)
+    if filters.lead_source is not None:
+        qs = qs.filter(_lead_source=filters.lead_source)
+    if filters.traffic_type is not None:
+        qs = qs.filter(_traffic_type=filters.traffic_type)
     columns = {}
     for dim in dims:
         if dim == "day":
@@ -193,7 +219,7 @@ def _meeting_aggregates(now: datetime | None) -> dict:
     return out
 
 
-def _raw_meetings(*, org, ranges, dims, filters, now, only=None):
+def _raw_meetings(*, org, ranges, dims, filters, now, only=None, traffic=None):
     earlier_triage = Meeting.objects.filter(
         org=org,
         contact_id=OuterRef("contact_id"),
@@ -212,7 +238,9 @@ def _raw_meetings(*, org, ranges, dims, filters, now, only=None):
         aggregates = {name: agg for name, agg in aggregates.items() if name in only}
     if "solution_direct_booked" in aggregates:  # the one count that needs the subquery
         qs = qs.annotate(_after_triage=Exists(earlier_triage))
-    qs = _prepare(qs, _MEETINGS, org=org, ranges=ranges, dims=dims, filters=filters)
+    qs = _prepare(
+        qs, _MEETINGS, org=org, ranges=ranges, dims=dims, filters=filters, traffic=traffic
+    )
     if not dims:
         return [({}, qs.aggregate(**aggregates))]
     return [(row, row) for row in qs.annotate(**aggregates)]
@@ -228,7 +256,12 @@ def _raw_rows(*, org, ranges, dims, filters: Filters, now, meetings_only=False, 
             if name in BASE_COUNTS and value is not None:
                 target[name] += value
 
-    meetings = _raw_meetings(org=org, ranges=ranges, dims=dims, filters=filters, now=now, only=only)
+    traffic = None
+    if filters.traffic_type is not None or "traffic_type" in dims:
+        traffic = traffic_rules(org=org)
+    meetings = _raw_meetings(
+        org=org, ranges=ranges, dims=dims, filters=filters, now=now, only=only, traffic=traffic
+    )
     for row, values in meetings:
         add(_key(row, dims), values)
     if meetings_only:
@@ -238,7 +271,9 @@ def _raw_rows(*, org, ranges, dims, filters: Filters, now, meetings_only=False, 
     deals = Deal.objects.filter(org=org, status=Deal.Status.WON, currency=currency)
     queries.append(
         (
-            _prepare(deals, _DEALS, org=org, ranges=ranges, dims=dims, filters=filters),
+            _prepare(
+                deals, _DEALS, org=org, ranges=ranges, dims=dims, filters=filters, traffic=traffic
+            ),
             {"deals_won": Count("pk"), "revenue": Sum("value")},
         )
     )
@@ -254,7 +289,15 @@ def _raw_rows(*, org, ranges, dims, filters: Filters, now, meetings_only=False, 
     ).annotate(_refunded=Coalesce(Subquery(refunded, output_field=money), Value(ZERO)))
     queries.append(
         (
-            _prepare(payments, _PAYMENTS, org=org, ranges=ranges, dims=dims, filters=filters),
+            _prepare(
+                payments,
+                _PAYMENTS,
+                org=org,
+                ranges=ranges,
+                dims=dims,
+                filters=filters,
+                traffic=traffic,
+            ),
             # KPIS.md: cash is the payments of the period net of their refunds, whenever those
             # were made; the refunds themselves are also counted on their own date.
             {"cash_collected": Sum(F("amount") - F("_refunded"), output_field=money)},
@@ -263,7 +306,15 @@ def _raw_rows(*, org, ranges, dims, filters: Filters, now, meetings_only=False, 
     refunds = Refund.objects.filter(org=org, currency=currency)
     queries.append(
         (
-            _prepare(refunds, _REFUNDS, org=org, ranges=ranges, dims=dims, filters=filters),
+            _prepare(
+                refunds,
+                _REFUNDS,
+                org=org,
+                ranges=ranges,
+                dims=dims,
+                filters=filters,
+                traffic=traffic,
+            ),
             {"refunds": Sum("amount")},
         )
     )
@@ -272,7 +323,15 @@ def _raw_rows(*, org, ranges, dims, filters: Filters, now, meetings_only=False, 
         contacts = Contact.objects.filter(org=org, merged_into__isnull=True)
         queries.append(
             (
-                _prepare(contacts, _CONTACTS, org=org, ranges=ranges, dims=dims, filters=filters),
+                _prepare(
+                    contacts,
+                    _CONTACTS,
+                    org=org,
+                    ranges=ranges,
+                    dims=dims,
+                    filters=filters,
+                    traffic=traffic,
+                ),
                 {"leads": Count("pk")},
             )
         )
@@ -282,9 +341,19 @@ def _raw_rows(*, org, ranges, dims, filters: Filters, now, meetings_only=False, 
                 add(_key(row, dims), row)
         else:
             add((), qs.aggregate(**aggregates))
+    # Spend is entered per UTM source: under a lead-source filter or grouping it has no value.
+    by_lead_source = filters.lead_source is not None or "lead_source" in dims
     if not filters.by_rep and not rep_dims:
-        for key, amount in _ad_spend(org=org, ranges=ranges, dims=dims, filters=filters).items():
+        spend = (
+            {}
+            if by_lead_source
+            else _ad_spend(org=org, ranges=ranges, dims=dims, filters=filters, traffic=traffic)
+        )
+        for key, amount in spend.items():
             results[key]["ad_spend"] += amount
+        if by_lead_source:
+            for base in results.values():
+                base["ad_spend"] = None
     return results
 
 
@@ -302,10 +371,15 @@ def spread_ad_spend(amount: Decimal, first: date) -> dict[date, Decimal]:
     }
 
 
-def _ad_spend(*, org, ranges, dims, filters: Filters) -> dict[Key, Decimal]:
+def _ad_spend(*, org, ranges, dims, filters: Filters, traffic=None) -> dict[Key, Decimal]:
     qs = AdSpend.objects.filter(org=org, currency=org.currency)
     if filters.source is not None:
         qs = qs.filter(source=filters.source)
+    if filters.traffic_type is not None:
+        listed = {
+            s for rule in traffic or [] if rule.name == filters.traffic_type for s in rule.sources
+        }
+        qs = qs.filter(source__in=listed)
     if filters.campaign is not None:
         qs = qs.filter(campaign=filters.campaign)
     if ranges is not None:
@@ -340,6 +414,8 @@ def _ad_spend(*, org, ranges, dims, filters: Filters) -> dict[Key, Decimal]:
                     key.append(source)
                 elif dim == "campaign":
                     key.append(campaign)
+                elif dim == "traffic_type":
+                    key.append(traffic_type_of(traffic or [], source=source, lead_source=""))
                 else:
                     key.append(None)
             out[tuple(key)] += value
@@ -381,6 +457,8 @@ def rollup_rows_raw(*, org, ranges, kind: str) -> dict[Key, dict]:
 
 
 def _rollup_kind(dims, filters: Filters) -> str | None:
+    if filters.raw_only or RAW_ONLY & set(dims):
+        return None
     closer = filters.closer is not None or "closer" in dims
     setter = filters.setter is not None or "setter" in dims
     if closer and setter:
@@ -654,7 +732,13 @@ def dashboard_data(
     trend = read(trend_start, end, ("month",))
     by_closer = read(start, end, ("closer",))
     by_setter = read(start, end, ("setter",))
-    by_source = read(start, end, ("source", "campaign"))
+    # The CRM lead source beside the UTM source once the org names its Close field (the rollups
+    # hold no lead source: those orgs' sources table reads the raw rows).
+    with_lead_source = close_lead_source_field(org=org) is not None
+    source_dims = (
+        ("source", "lead_source", "campaign") if with_lead_source else ("source", "campaign")
+    )
+    by_source = read(start, end, source_dims)
     member_ids = {key[0] for key in (*by_closer, *by_setter) if key[0] is not None}
     names = dict(TeamMember.objects.filter(org=org, pk__in=member_ids).values_list("pk", "name"))
 
@@ -679,10 +763,23 @@ def dashboard_data(
         values = trend.get((cursor,), _empty_base())
         months.append({"month": cursor, "base": values})
         cursor = _months_before(cursor, -1)
-    sources = [
-        {"source": source, "campaign": campaign, "base": values, "kpis": compute_kpis(values)}
-        for (source, campaign), values in sorted(by_source.items())
-    ]
+    rules = traffic_rules(org=org)
+    sources = []
+    for key, values in sorted(by_source.items(), key=lambda kv: tuple(str(k) for k in kv[0])):
+        named = dict(zip(source_dims, key, strict=True))
+        lead_source = named.get("lead_source", "")
+        sources.append(
+            {
+                "source": named["source"],
+                "lead_source": lead_source,
+                "traffic_type": traffic_type_of(
+                    rules, source=named["source"], lead_source=lead_source
+                ),
+                "campaign": named["campaign"],
+                "base": values,
+                "kpis": compute_kpis(values),
+            }
+        )
     compared = {}
     if previous is not None:
         grain = series_grain(start, end)
@@ -716,9 +813,20 @@ def filter_choices(*, org: Organization) -> dict:
         .values_list("source", "campaign")
         .distinct()
     )
+    lead_sources = []
+    if close_lead_source_field(org=org) is not None:
+        lead_sources = list(
+            Contact.objects.filter(org=org)
+            .exclude(crm_lead_source="")
+            .values_list("crm_lead_source", flat=True)
+            .distinct()
+            .order_by("crm_lead_source")
+        )
     return {
         "closers": [m for m in members if m.is_closer],
         "setters": [m for m in members if m.is_setter],
         "sources": sorted({source for source, _ in pairs if source}),
         "campaigns": sorted({campaign for _, campaign in pairs if campaign}),
+        "lead_sources": lead_sources,
+        "traffic_types": [rule.name for rule in traffic_rules(org=org)],
     }

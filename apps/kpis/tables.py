@@ -7,7 +7,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from attribution.kpis import EMPTY, KPIS_BY_NAME, format_kpi
-from attribution.kpis.display import format_amount, format_percent, money_label
+from attribution.kpis.activity import format_duration
+from attribution.kpis.display import format_amount, format_number, format_percent, money_label
 from attribution.kpis.funnel import funnel_stages
 
 __all__ = ["Column", "Table", "build_tables"]
@@ -17,7 +18,7 @@ __all__ = ["Column", "Table", "build_tables"]
 class Column:
     key: str
     label: str
-    kind: str = "count"  # count, money, kpi, text
+    kind: str = "count"  # count, money, kpi, text, share, duration, decimal1
     sortable: bool = True
 
 
@@ -69,6 +70,10 @@ def _cell(column: Column, values: dict, currency: str = "") -> str:
         return format_kpi(KPIS_BY_NAME[column.key], value)
     if column.kind == "share":
         return format_percent(value)
+    if column.kind == "duration":
+        return format_duration(value)
+    if column.kind == "decimal1":
+        return format_number(value, 1)
     return f"{value:,}"
 
 
@@ -111,6 +116,31 @@ CLOSER_COLUMNS = [
     Column("revenue", "Revenue", "money"),
     Column("cash_collected", "Cash", "money"),
 ]
+# Setter activity (attribution.kpis.activity): on the setter leaderboard and in its own table.
+ACTIVITY_COLUMNS = [
+    Column("dials", "Dials"),
+    Column("connected", "Connected"),
+    Column("talk_seconds", "Talk time", "duration"),
+    Column("avg_call_seconds", "Avg call", "duration"),
+    Column("bookings_per_100_dials", "Bookings / 100 dials", "decimal1"),
+]
+ACTIVITY_DAY_COLUMNS = [
+    Column("day", "Day", "text", sortable=False),
+    Column("dials", "Dials", sortable=False),
+    Column("connected", "Connected", sortable=False),
+    Column("connect_rate", "Connect rate", "share", sortable=False),
+    Column("talk_seconds", "Talk time", "duration", sortable=False),
+    Column("avg_call_seconds", "Avg call", "duration", sortable=False),
+    Column("bookings", "Bookings", sortable=False),
+    Column("bookings_per_100_dials", "Bookings / 100 dials", "decimal1", sortable=False),
+]
+UTILIZATION_COLUMNS = [
+    Column("week", "Week of", "text", sortable=False),
+    Column("host", "Host", "text", sortable=False),
+    Column("booked", "Booked", sortable=False),
+    Column("available_slots", "Available slots", sortable=False),
+    Column("utilization", "Utilization", "share", sortable=False),
+]
 SETTER_COLUMNS = [
     Column("name", "Setter", "text"),
     Column("triage_booked", "Triage booked"),
@@ -121,9 +151,12 @@ SETTER_COLUMNS = [
     Column("deals_won", "Won"),
     Column("revenue", "Revenue", "money"),
     Column("cash_collected", "Cash", "money"),
+    *ACTIVITY_COLUMNS,
 ]
 SOURCE_COLUMNS = [
     Column("source", "Source", "text"),
+    Column("lead_source", "Lead source (CRM)", "text"),
+    Column("traffic_type", "Traffic type", "text"),
     Column("campaign", "Campaign", "text"),
     Column("leads", "Leads"),
     Column("ad_spend", "Ad spend", "money"),
@@ -151,6 +184,41 @@ def _flat(row: dict, **extra) -> dict:
     return {**row["base"], **row.get("kpis", {}), **extra}
 
 
+_ACTIVITY_KEYS = ("dials", "connected", "talk_seconds", "avg_call_seconds", "bookings",
+                  "connect_rate", "bookings_per_100_dials")  # fmt: skip
+
+
+def _activity(counts) -> dict:
+    """A row's setter activity as cells' values; None (no value) without activity."""
+    if counts is None:
+        return dict.fromkeys(_ACTIVITY_KEYS)
+    return {key: getattr(counts, key) for key in _ACTIVITY_KEYS}
+
+
+def activity_rows(days) -> list[dict]:
+    return [{"day": day.isoformat(), **_activity(counts)} for day, counts in days]
+
+
+def utilization_table(weeks) -> Table:
+    """meetings.utilization.HostWeek rows: booked ÷ available slots per host and week."""
+    rows = [
+        {
+            "week": w.week_start.isoformat(),
+            "host": w.host,
+            "booked": w.booked,
+            "available_slots": w.available_slots,
+            "utilization": w.utilization,
+        }
+        for w in weeks
+    ]
+    return _table("utilization", "Calendar utilization by week", UTILIZATION_COLUMNS, rows, "")
+
+
+def activity_table(days, title: str = "Setter activity by day") -> Table:
+    """(day, ActivityCounts) pairs as the day table of setter activity."""
+    return _table("activity", title, ACTIVITY_DAY_COLUMNS, activity_rows(days), "")
+
+
 def build_tables(data: dict, sorts: dict[str, str], *, currency: str = "") -> dict[str, Table]:
     funnel = [
         {"stage": s.label, "count": s.count, "of_first": s.of_first, "of_previous": s.of_previous}
@@ -158,8 +226,11 @@ def build_tables(data: dict, sorts: dict[str, str], *, currency: str = "") -> di
     ]
     trend = [_flat(m, month=m["month"].strftime("%Y-%m")) for m in data["trend"]]
     closers = [_flat(r, name=r["name"]) for r in data["closers"]]
-    setters = [_flat(r, name=r["name"]) for r in data["setters"]]
-    sources = [_flat(r, source=r["source"], campaign=r["campaign"]) for r in data["sources"]]
+    setters = [_flat(r, name=r["name"], **_activity(r.get("activity"))) for r in data["setters"]]
+    sources = [
+        _flat(r, **{k: r.get(k, "") for k in ("source", "lead_source", "traffic_type", "campaign")})
+        for r in data["sources"]
+    ]
 
     def table(name, title, columns, items):
         return _table(
@@ -172,4 +243,6 @@ def build_tables(data: dict, sorts: dict[str, str], *, currency: str = "") -> di
         "closers": table("closers", "Closers", CLOSER_COLUMNS, closers),
         "setters": table("setters", "Setters", SETTER_COLUMNS, setters),
         "sources": table("sources", "Sources and campaigns", SOURCE_COLUMNS, sources),
+        "activity": activity_table(data.get("activity_days") or []),
+        "utilization": utilization_table(data.get("utilization_weeks") or []),
     }

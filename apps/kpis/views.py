@@ -7,10 +7,12 @@ from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET
 
 from apps.kpis import charts
+from apps.kpis.activity import dashboard_activity
 from apps.kpis.cards import headline_cards, section_cards
 from apps.kpis.forms import DashboardFilterForm
 from apps.kpis.selectors import Filters, dashboard_data, filter_choices, kpi_summary, month_bounds
 from apps.kpis.tables import FUNNEL, SORTABLE, build_tables
+from apps.meetings.utilization import utilization_by_host, utilization_by_host_week
 from apps.orgs.access import member_required, rep_side, rep_team_member
 from apps.orgs.calendar import org_today
 from apps.orgs.csv import csv_response
@@ -50,10 +52,21 @@ def dashboard(request):
         role, member = rep
         closer, setter = (member, setter) if role == Role.CLOSER else (closer, member)
     filters = Filters(
-        closer=closer, setter=setter, source=form.value("source"), campaign=form.value("campaign")
+        closer=closer,
+        setter=setter,
+        source=form.value("source"),
+        campaign=form.value("campaign"),
+        lead_source=form.value("lead_source"),
+        traffic_type=form.value("traffic_type"),
     )
     previous = previous_period(start, end)
     data = dashboard_data(org=org, start=start, end=end, filters=filters, previous=previous)
+    data["setters"], data["activity_days"] = dashboard_activity(
+        org=org, start=start, end=end, filters=filters, setters=data["setters"]
+    )
+    data["utilization_weeks"] = utilization_by_host_week(
+        org=org, start=start, end=end, hosts=[m for m in (closer, setter) if m is not None]
+    )
     sorts = {name: request.GET.get(f"{name}_sort", default) for name, default in SORTABLE.items()}
     tables = build_tables(data, sorts, currency=org.currency)
 
@@ -71,6 +84,8 @@ def dashboard(request):
         "trend": charts.trend(data["trend"], org.currency),
         "cash_by_closer": charts.cash_by_closer(data["closers"], org.currency),
         "close_rate_by_closer": charts.close_rate_by_closer(data["closers"]),
+        "setter_activity": charts.setter_activity(data["activity_days"]),
+        "utilization": charts.utilization_by_host(utilization_by_host(data["utilization_weeks"])),
     }
     context = {
         "form": form,

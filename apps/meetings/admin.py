@@ -2,8 +2,14 @@ from django import forms
 from django.contrib import admin
 
 from apps.meetings import services
-from apps.meetings.models import CallTypeRule, Meeting, PostCallForm, PostCallFormConfig
-from apps.orgs.admin_base import OrgScopedAdmin, OrgScopedAdminForm
+from apps.meetings.models import (
+    CallTypeRule,
+    HostAvailabilityWeek,
+    Meeting,
+    PostCallForm,
+    PostCallFormConfig,
+)
+from apps.orgs.admin_base import OrgScopedAdmin, OrgScopedAdminForm, ReadOnlyAdminMixin
 from attribution.calls import parse_custom_field_specs
 
 
@@ -96,3 +102,10 @@ class PostCallFormConfigForm(OrgScopedAdminForm):
 class PostCallFormConfigAdmin(OrgScopedAdmin):
     form = PostCallFormConfigForm
     list_display = ["org"]
+
+
+@admin.register(HostAvailabilityWeek)
+class HostAvailabilityWeekAdmin(ReadOnlyAdminMixin, OrgScopedAdmin):  # written by the Calendly sync
+    list_display = ["week_start", "host", "available_slots", "available_minutes", "slot_minutes"]
+    list_filter = ["week_start"]
+    list_select_related = ["host"]

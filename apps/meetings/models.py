@@ -188,3 +188,30 @@ class PostCallFormConfig(OrgOwnedModel):
 
     def __str__(self):
         return f"PCF configuration of {self.org}"
+
+
+class HostAvailabilityWeek(OrgOwnedModel):
+    """A host's bookable time in one week (Monday to Sunday), from their Calendly availability
+    schedule; utilization is the week's booked calls over ``available_slots``."""
+
+    host = models.ForeignKey(
+        "orgs.TeamMember", on_delete=models.CASCADE, related_name="availability_weeks"
+    )
+    week_start = models.DateField(help_text="The Monday of the week.")
+    available_minutes = models.PositiveIntegerField(default=0)
+    available_slots = models.PositiveIntegerField(default=0)
+    slot_minutes = models.PositiveSmallIntegerField(default=30)
+    schedule_uri = HttpsURLField(max_length=500, blank=True)
+    schedule_timezone = models.CharField(max_length=64, blank=True)
+    synced_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-week_start", "host_id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["org", "host", "week_start"], name="hostavailabilityweek_unique_week"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.host} · week of {self.week_start}: {self.available_slots} slots"

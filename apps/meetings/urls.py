@@ -1,6 +1,6 @@
 from django.urls import path
 
-from apps.meetings import views
+from apps.meetings import export_views, views
 
 app_name = "meetings"
 urlpatterns = [
@@ -14,4 +14,5 @@ urlpatterns = [
     path("overdue/<int:pk>/remind/", views.overdue_remind, name="remind"),
     path("team/<int:pk>/magic-link/", views.magic_link_send, name="magic_link_send"),
     path("duplicates/", views.duplicates, name="duplicates"),
+    path("exports/", export_views.export_list, name="exports"),
 ]

@@ -1,17 +1,22 @@
 from django.contrib import messages
 from django.core import signing
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponseNotAllowed
 from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET, require_http_methods
 
+from apps.kpis.activity import rep_activity
 from apps.kpis.selectors import kpi_summary
-from apps.meetings import selectors, services
+from apps.meetings import exports, selectors, services
+from apps.meetings.call_filters import CallFilterForm, meeting_list_filtered
 from apps.meetings.forms import CallTypeRuleForm, PostCallFormForm, pcf_initial
-from apps.meetings.models import CallType, CallTypeRule, Meeting, PostCallForm
+from apps.meetings.models import CallTypeRule, Meeting, PostCallForm
 from apps.orgs.access import (
     get_object_for_member,
+    is_rep,
     member_required,
     rep_side,
     rep_team_member,
@@ -19,6 +24,7 @@ from apps.orgs.access import (
     tenant_object,
 )
 from apps.orgs.calendar import month_bounds, org_today
+from apps.orgs.csv import csv_response
 from apps.orgs.models import ADMIN_ROLES, MANAGER_ROLES, Role, TeamMember
 from attribution.kpis.metrics import format_metric, metric_value
 
@@ -29,27 +35,46 @@ PCF_WRITER_ROLES = frozenset(Role.values) - {Role.VIEWER}
 @member_required()
 @require_GET
 def call_list(request):
-    qs = selectors.meeting_list_for_member(membership=request.membership).select_related(
-        "contact", "closer", "setter", "pcf"
-    )
-    call_type = request.GET.get("type", "")
-    status = request.GET.get("status", "")
-    if call_type in CallType.values:
-        qs = qs.filter(call_type=call_type)
-    if status in Meeting.Status.values:
-        qs = qs.filter(status=status)
-    page = Paginator(qs.order_by("-scheduled_at"), 50).get_page(request.GET.get("page"))
-    return render(
-        request,
-        "meetings/call_list.html",
-        {
-            "page": page,
-            "call_types": CallType.choices,
-            "statuses": Meeting.Status.choices,
-            "selected_type": call_type,
-            "selected_status": status,
-        },
-    )
+    org = request.org
+    form = CallFilterForm(request.GET, org=org)
+    filters = form.filters()
+    qs = meeting_list_filtered(membership=request.membership, filters=filters)
+    if request.GET.get("format") == "csv":
+        return _calls_csv(request, qs, request.GET.get("table", "calls"))
+    page = Paginator(
+        qs.select_related("contact", "closer", "setter", "pcf").order_by("-scheduled_at", "-pk"),
+        50,
+    ).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    for key in ("page", "format", "table"):
+        query.pop(key, None)
+    context = {
+        "page": page,
+        "form": form,
+        "filters": filters,
+        "query": query.urlencode(),
+        "shows_money": sees_money(request.membership),
+        "rep": is_rep(request.membership),
+    }
+    template = "meetings/call_list.html#results" if request.htmx else "meetings/call_list.html"
+    response = render(request, template, context)
+    patch_vary_headers(response, ["HX-Request"])
+    return response
+
+
+def _calls_csv(request, meetings, table: str):
+    org = request.org
+    stamp = timezone.localdate(timezone=org.tzinfo)
+    if table == "calls":
+        return csv_response(
+            f"calls-{stamp}.csv", exports.CALL_HEADER, exports.call_rows(org=org, meetings=meetings)
+        )
+    if table == "pcfs":
+        if not sees_money(request.membership):  # PCFs carry cash and contract values
+            raise PermissionDenied
+        header, rows = exports.pcf_table(org=org, meetings=meetings)
+        return csv_response(f"pcfs-{stamp}.csv", header, rows)
+    raise Http404("No such table.")
 
 
 @member_required()
@@ -275,7 +300,7 @@ def _portal_context(org, member, membership=None) -> dict:
     # A setter's day also lists the solution calls they booked: those forms are the closer's.
     for meeting in owed + today:
         meeting.pcf_is_theirs = selectors.pcf_is_theirs(meeting=meeting, member=member)
-    return {
+    context = {
         "member": member,
         "today": today,
         "upcoming": selectors.rep_calls_upcoming(org=org, member=member),
@@ -283,6 +308,10 @@ def _portal_context(org, member, membership=None) -> dict:
         "month": selectors.rep_month_counts(org=org, member=member),
         "kpis": _rep_kpis(org, member, membership),
     }
+    if member.is_setter:
+        start, end = month_bounds(timezone.localdate(timezone=org.tzinfo))
+        context.update(rep_activity(org=org, member=member, start=start, end=end))
+    return context
 
 
 # The few figures a rep sees about their own month (KPIS.md names), from the shared KPI selector.

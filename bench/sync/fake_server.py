@@ -229,6 +229,23 @@ class Data:
         }
 
 
+def availability_schedule(user: str) -> dict:
+    """A host's default schedule: weekdays 09:00-12:00 and 13:00-17:00, weekends off."""
+    days = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+    working = [{"from": "09:00", "to": "12:00"}, {"from": "13:00", "to": "17:00"}]
+    return {
+        "uri": f"{CALENDLY_API}/user_availability_schedule/{user.rsplit('/', 1)[-1]}",
+        "default": True,
+        "name": "Working Hours",
+        "user": user,
+        "timezone": "America/New_York",
+        "rules": [
+            {"type": "wday", "wday": day, "intervals": working if i < 5 else []}
+            for i, day in enumerate(days)
+        ],
+    }
+
+
 def make_handler(data: Data, scale: float):
     windows = {name: Window(limit, window / scale) for name, (limit, window) in LIMITS.items()}
     stats: Counter = Counter()
@@ -313,6 +330,9 @@ def make_handler(data: Data, scale: float):
                 hi = min(total, lo + count)
                 items = [data.event(i) for i in range(lo, hi)]
                 return self._page(items, start, count, total - first)
+            if parts == ["user_availability_schedules"]:
+                # Calendly's shape: weekday rules of wall-clock intervals, plus date overrides.
+                return self._send(200, {"collection": [availability_schedule(q["user"])]})
             if len(parts) == 3 and parts[0] == "scheduled_events" and parts[2] == "invitees":
                 i = int(parts[1].removeprefix("EV"))
                 return self._page([data.invitee(i)] if i < data.calendly else [], 0, count, 1)

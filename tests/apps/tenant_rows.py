@@ -14,8 +14,8 @@ from apps.api.services import (
 )
 from apps.contacts.models import BlockedIdentifier, ContactMerge, Suppression
 from apps.integrations.models import Credential, SyncCursor, SyncRun, WebhookEvent
-from apps.kpis.models import DailyRollup
-from apps.meetings.models import CallTypeRule, PostCallFormConfig
+from apps.kpis.models import DailyRollup, TrafficType
+from apps.meetings.models import CallTypeRule, HostAvailabilityWeek, PostCallFormConfig
 from apps.notifications.models import Channel, Delivery, NotificationSettings, Rep, RepSlackUser
 from apps.orgs.models import AuditLog, Invitation, Membership
 from apps.payments.models import CommissionRule, CurrencyRate, PayoutLine, PayoutSnapshot
@@ -93,6 +93,12 @@ def tenant_rows(team, marker: str) -> dict[str, models.Model]:
         ),
         "rule": CallTypeRule.objects.create(org=org, name_pattern="strategy", call_type="solution"),
         "pcf_config": PostCallFormConfig.objects.create(org=org),
+        "availability_week": HostAvailabilityWeek.objects.create(
+            org=org,
+            host=team.other_closer_member,
+            week_start="2026-03-09",
+            synced_at="2026-03-10T00:00Z",
+        ),
         "credential": Credential.objects.create(
             org=org, provider="stripe", name="api_key", encrypted_value="x", hint="abcd"
         ),
@@ -102,6 +108,7 @@ def tenant_rows(team, marker: str) -> dict[str, models.Model]:
         "cursor": SyncCursor.objects.create(org=org, provider="close", resource="lead"),
         "sync_run": SyncRun.objects.create(org=org, provider="close"),
         "rollup": DailyRollup.objects.create(org=org, date="2026-01-01"),
+        "traffic_type": TrafficType.objects.create(org=org, name=f"{marker} paid", sources=["fb"]),
         "rate": CurrencyRate.objects.create(org=org, currency="EUR", rate="1.1"),
         "commission": CommissionRule.objects.create(
             org=org, team_member=team.closer_member, role="closer", percent=10

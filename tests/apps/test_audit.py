@@ -13,6 +13,7 @@ from django.utils import timezone
 from apps.orgs import services
 from apps.orgs.models import AuditLog, Role, User
 from apps.orgs.services import WEBHOOK_REJECTION_BURST, audit_webhook_rejection
+from tests.apps.csv_read import csv_text
 from tests.apps.integrations.webhook_support import deliver, set_secrets
 from tests.conftest import PASSWORD, sign_in
 from tests.factories import MeetingFactory
@@ -34,7 +35,7 @@ def _rows(org, action):
 
 
 def _csv(response):
-    return list(csv.reader(io.StringIO(response.content.decode())))
+    return list(csv.reader(io.StringIO(csv_text(response))))
 
 
 # --- what is written -----------------------------------------------------------------------------

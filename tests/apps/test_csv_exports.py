@@ -19,6 +19,7 @@ from apps.integrations.ingest import ingest_record, parse_payload
 from apps.kpis.services import rollup_rebuild
 from apps.payments.models import CommissionRule, PayoutSnapshot
 from apps.payments.services import payout_snapshot_create
+from tests.apps.csv_read import csv_text
 from tests.apps.kpis.helpers import at, past_month
 from tests.attribution.sources.conftest import load_fixture
 from tests.factories import ContactFactory, DealFactory, PaymentFactory, RefundFactory
@@ -95,7 +96,7 @@ def _end(first_day):
 def _rows(response) -> list[list[str]]:
     assert response.status_code == 200
     assert response["Content-Type"].startswith("text/csv")
-    return list(csv.reader(io.StringIO(response.content.decode())))
+    return list(csv.reader(io.StringIO(csv_text(response))))
 
 
 def _sources_csv(client, month) -> list[dict[str, str]]:

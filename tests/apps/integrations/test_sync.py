@@ -94,13 +94,15 @@ def api_event(n: int) -> dict:
 class FakeCalendly:
     """Scheduled events in pages of ``count``; one invitee per event, like a 1:1 sales call."""
 
-    def __init__(self, events: int, *, members=(), canceled=()):
+    def __init__(self, events: int, *, members=(), canceled=(), schedules=None):
         self.events = [api_event(n) for n in range(events)]
         self.invitees = {
             e["uri"]: [api_invitee(n, status="canceled" if n in canceled else "active")]
             for n, e in enumerate(self.events)
         }
         self.members = list(members)
+        # {user uri: [availability schedule]}: what /user_availability_schedules answers.
+        self.schedules = dict(schedules or {})
         self.outage_after_pages: int | None = None
         self.event_pages_served = 0
         self.event_queries: list[dict] = []
@@ -121,12 +123,20 @@ class FakeCalendly:
             callback=lambda request: self._list(request, self.members),
         )
         rsps.add_callback("GET", f"{CALENDLY}/scheduled_events", callback=self._events)
+        if self.members:  # the availability step asks once per linked host
+            rsps.add_callback(
+                "GET", f"{CALENDLY}/user_availability_schedules", callback=self._schedules
+            )
         for uri, invitees in self.invitees.items():
             rsps.add_callback(
                 "GET",
                 f"{uri}/invitees",
                 callback=lambda request, invitees=invitees: self._list(request, invitees),
             )
+
+    def _schedules(self, request):
+        user = parse_qs(urlparse(request.url).query)["user"][0]
+        return 200, {}, json.dumps({"collection": self.schedules.get(user, [])})
 
     def _events(self, request):
         self.event_queries.append(parse_qs(urlparse(request.url).query))

@@ -11,6 +11,7 @@ from django.urls import reverse
 
 from apps.kpis.models import AdSpend
 from apps.kpis.services import rollup_rebuild
+from tests.apps.csv_read import csv_text
 from tests.apps.kpis.helpers import call, lead, paid, past_month, won
 
 pytestmark = pytest.mark.django_db
@@ -159,7 +160,7 @@ def test_money_columns_name_their_currency_and_csv_headers_match(client, team_a,
     assert "Revenue (€)" in page
     assert _card(page, "cash_collected").startswith("€")
     csv = client.get(reverse("kpis:dashboard"), {**params, "format": "csv", "table": "closers"})
-    header = csv.content.decode().splitlines()[0]
+    header = csv_text(csv).splitlines()[0]
     assert "Revenue (€)" in header and "Cash (€)" in header
 
 

@@ -18,6 +18,7 @@ from apps.payments.services import (
     refund_upsert,
 )
 from attribution.sources import stripe, whop
+from tests.apps.csv_read import csv_text
 from tests.attribution.sources.conftest import load_fixture
 
 pytestmark = pytest.mark.django_db
@@ -89,9 +90,7 @@ def test_many_dimes_and_twenty_cents_add_up_exactly(client, team_a):
 
     rows = list(
         csv.reader(
-            io.StringIO(
-                client.get(reverse("payments:list"), {**query, "format": "csv"}).content.decode()
-            )
+            io.StringIO(csv_text(client.get(reverse("payments:list"), {**query, "format": "csv"})))
         )
     )
     body, total = rows[1:-1], rows[-1]

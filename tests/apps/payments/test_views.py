@@ -9,6 +9,7 @@ import pytest
 from django.urls import reverse
 
 from apps.payments.models import CommissionRule, CurrencyRate, PayoutSnapshot
+from tests.apps.csv_read import csv_text
 from tests.factories import ContactFactory, DealFactory, PaymentFactory, RefundFactory
 
 pytestmark = pytest.mark.django_db
@@ -17,7 +18,7 @@ WHEN = datetime(2026, 3, 10, 12, tzinfo=UTC)
 
 
 def rows_of(response) -> list[list[str]]:
-    return list(csv.reader(io.StringIO(response.content.decode())))
+    return list(csv.reader(io.StringIO(csv_text(response))))
 
 
 @pytest.fixture

@@ -27,6 +27,7 @@ from apps.demo import payloads
 from apps.demo.payloads import deliver
 from apps.integrations.models import SyncCursor, SyncRun
 from apps.integrations.services import credential_set
+from apps.kpis.demo import demo_team_extras
 from apps.kpis.models import AdSpend
 from apps.kpis.services import rollup_rebuild
 from apps.meetings.models import (
@@ -163,6 +164,7 @@ def _seed(org, rng: random.Random, n_people: int) -> None:
     people = _people(org, rng, n_people, start)
     _journeys(org, rng, people, now, closers, setters)
     _duplicates(org, rng, people)
+    demo_team_extras(org=org, rng=rng, closers=closers, setters=setters, now=now)
     # One lead asked to be forgotten: the admin shows a nameless contact and its suppressions.
     contact_erase(org=org, contact=people[-1].contact, actor=None)
     _ensure_refund(org)
