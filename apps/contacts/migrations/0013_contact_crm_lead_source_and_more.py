@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("contacts", "0011_suppression"),
+        ("contacts", "0012_touchpoint_kind_conversion"),
         ("orgs", "0002_audit_rows_name_people_by_id"),
     ]
 
