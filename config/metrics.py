@@ -37,7 +37,13 @@ from prometheus_client.registry import Collector
 
 logger = logging.getLogger(__name__)
 
-PROVIDERS = ("calendly", "typeform", "close", "stripe", "whop")
+
+def _providers() -> tuple[str, ...]:
+    from apps.integrations.providers import PROVIDERS  # apps load after this module
+
+    return PROVIDERS
+
+
 # Kombu's Redis transport keeps a queue's priorities 3, 6 and 9 in lists beside the plain one.
 _PRIORITY_SEP = "\x06\x16"
 _PRIORITY_STEPS = ("", f"{_PRIORITY_SEP}3", f"{_PRIORITY_SEP}6", f"{_PRIORITY_SEP}9")
@@ -104,8 +110,8 @@ class OperationsCollector(Collector):
             .annotate(n=Count("pk"), oldest=Min("received_at"))
             .order_by()
         )
-        ages = dict.fromkeys(PROVIDERS, 0.0)
-        counts = {(p, s): 0 for p in PROVIDERS for s in waiting}
+        ages = dict.fromkeys(_providers(), 0.0)
+        counts = {(p, s): 0 for p in _providers() for s in waiting}
         for row in rows:
             counts[(row["provider"], row["status"])] = row["n"]
             age = (now - row["oldest"]).total_seconds()
@@ -129,7 +135,7 @@ class OperationsCollector(Collector):
             .annotate(n=Count("pk"))
             .order_by()
         )
-        counts = {(p, s): 0 for p in PROVIDERS for s in WebhookEvent.Status.values}
+        counts = {(p, s): 0 for p in _providers() for s in WebhookEvent.Status.values}
         for row in rows:
             counts[(row["provider"], row["status"])] = row["n"]
         for (provider, status), n in sorted(counts.items()):
@@ -146,7 +152,7 @@ class OperationsCollector(Collector):
             .annotate(n=Count("pk"))
             .order_by()
         )
-        counts = dict.fromkeys(PROVIDERS, 0) | {row["provider"]: row["n"] for row in rows}
+        counts = dict.fromkeys(_providers(), 0) | {row["provider"]: row["n"] for row in rows}
         for provider, n in sorted(counts.items()):
             failed.add_metric([provider], n)
 
@@ -154,7 +160,7 @@ class OperationsCollector(Collector):
 
     def _syncs(self, now):
         from apps.integrations.models import Credential, SyncRun
-        from apps.integrations.sync import API_CREDENTIAL
+        from apps.integrations.providers import REGISTRY
 
         # The integrations the nightly sync runs (sync.connected_integrations), each with its
         # latest run and latest success: two LIMIT 1 lookups on (org, provider, -started_at) per
@@ -163,8 +169,8 @@ class OperationsCollector(Collector):
         latest = runs.order_by("-started_at")
         succeeded = latest.filter(status=SyncRun.Status.SUCCEEDED)
         usable = Q()
-        for provider, name in API_CREDENTIAL.items():
-            usable |= Q(provider=provider, name=name)
+        for name, provider in REGISTRY.items():
+            usable |= Q(provider=name, name=provider.api_credential)
         rows = (
             Credential.objects.filter(usable, rejected_at__isnull=True)
             .annotate(
@@ -174,9 +180,9 @@ class OperationsCollector(Collector):
             .values_list("provider", "latest_status", "last_success")
         )
         statuses = (*SyncRun.Status.values, "never_ran")
-        by_status = {(p, s): 0 for p in API_CREDENTIAL for s in statuses}
-        lag = dict.fromkeys(API_CREDENTIAL, 0.0)
-        never = dict.fromkeys(API_CREDENTIAL, 0)
+        by_status = {(p, s): 0 for p in REGISTRY for s in statuses}
+        lag = dict.fromkeys(REGISTRY, 0.0)
+        never = dict.fromkeys(REGISTRY, 0)
         for provider, status, last_success in rows:
             by_status[(provider, status or "never_ran")] += 1
             if last_success is None:
@@ -239,9 +245,9 @@ class OperationsCollector(Collector):
         keys = {
             rejected_counter_key(org_id=org_id, provider=provider, day=today): provider
             for org_id in org_ids
-            for provider in PROVIDERS
+            for provider in _providers()
         }
-        totals = dict.fromkeys(PROVIDERS, 0)
+        totals = dict.fromkeys(_providers(), 0)
         found = cache.get_many(list(keys)) if keys else {}
         for key, value in found.items():
             totals[keys[key]] += int(value or 0)

@@ -9,9 +9,7 @@ decisions and keeps the alias table consistent under concurrency.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
-from contextvars import ContextVar
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
@@ -95,10 +93,11 @@ def contact_resolve(
     observation: PersonObservation,
     lead_status: str | None = None,
     held: ObjectHeld | None = None,
+    created: list[int] | None = None,
 ) -> ResolveResult:
     """The contact this observation belongs to, created when nobody matches."""
     return contact_resolve_many(
-        org=org, observations=[observation], lead_status=lead_status, held=[held]
+        org=org, observations=[observation], lead_status=lead_status, held=[held], created=created
     )[0]
 
 
@@ -108,12 +107,15 @@ def contact_resolve_many(
     observations: Sequence[PersonObservation],
     lead_status: str | None = None,
     held: Sequence[ObjectHeld | None] | None = None,
+    created: list[int] | None = None,
 ) -> list[ResolveResult]:
     """Resolves a batch in one transaction with a fixed number of queries per batch.
 
     Same decisions as one at a time (records are taken oldest first, and each sees the ones
     before it), so the nightly sync and a backfill can feed thousands of records per call.
-    ``held``, one per observation: the provider objects it is about (ObjectHeld).
+    ``held``, one per observation: the provider objects it is about (ObjectHeld). ``created``,
+    when given, gets the ids of the contacts created (some may be rolled back with a savepoint
+    later: readers look them up and skip the missing).
     """
     if not observations:
         return []
@@ -134,6 +136,10 @@ def contact_resolve_many(
                 for key in h.keys if h is not None else ():
                     placed.setdefault(key, result.contact.pk)
             results += chunk_results
+            if created is not None:
+                created.extend(
+                    dict.fromkeys(result.contact.pk for result in chunk_results if result.created)
+                )
     return results
 
 
@@ -179,10 +185,7 @@ def _resolve_chunk(
                 weighed=weighed,
                 slots=found.slots,
             )
-        used = placement.write()
-        created = _CREATED.get()  # the contacts this transaction created (contacts_created_collect)
-        if created is not None:
-            created.extend(slot.pk for slot in used if slot.created)
+        placement.write()
         review_ids = write_reviews(org, placement.reviews)
     return [
         replace(results[i], review_with=tuple(sorted(review_ids.get(results[i].contact.pk, ()))))
@@ -191,24 +194,6 @@ def _resolve_chunk(
 
 
 # --- namesakes created side by side ------------------------------------------------------
-
-_CREATED: ContextVar[list[int] | None] = ContextVar("contacts_created", default=None)
-
-
-@contextmanager
-def contacts_created_collect() -> Iterator[list[int]]:
-    """The ids of the contacts the resolver creates inside the block (some may be rolled back
-    with a savepoint later: readers look them up and skip the missing)."""
-    created: list[int] = []
-    outer = _CREATED.get()
-    token = _CREATED.set(created)
-    try:
-        yield created
-    finally:
-        _CREATED.reset(token)
-        # A block inside another one (an ingestion inside a sync's page) reports to both.
-        if outer is not None:
-            outer.extend(created)
 
 
 def namesakes_review(*, org: Organization, contact_ids: Iterable[int], among: Iterable[int]) -> int:

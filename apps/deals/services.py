@@ -24,10 +24,11 @@ from apps.meetings.services import contact_setter_calls, setter_from_calls
 from apps.orgs.bulk import bulk_insert
 from apps.orgs.locks import LockNamespace, xact_lock
 from apps.orgs.models import Organization, TeamMember, User
+from apps.orgs.outcomes import Outcome
 from apps.orgs.services import audit_log_write
 from attribution.sources import close
 
-CREATED, UPDATED, UNCHANGED = "created", "updated", "unchanged"
+CREATED, UPDATED, UNCHANGED = Outcome.CREATED, Outcome.UPDATED, Outcome.UNCHANGED
 DEFAULT_FOLD_WINDOW_DAYS = 14
 _STATUS = {"won": Deal.Status.WON, "lost": Deal.Status.LOST, "active": Deal.Status.ACTIVE}
 _FIELDS = (

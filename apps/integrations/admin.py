@@ -6,6 +6,7 @@ from django.utils.html import format_html
 
 from apps.integrations import services, webhooks
 from apps.integrations.models import Credential, SyncCursor, SyncRun, WebhookEvent
+from apps.integrations.providers import CREDENTIAL_NAMES
 from apps.orgs.admin_base import OrgScopedAdmin
 
 
@@ -24,10 +25,8 @@ class CredentialForm(forms.ModelForm):
     def clean(self):
         cleaned = super().clean()
         provider, name = cleaned.get("provider"), cleaned.get("name")
-        if provider and name and name not in services.CREDENTIAL_NAMES.get(provider, ()):
-            self.add_error(
-                "name", f"One of: {', '.join(services.CREDENTIAL_NAMES.get(provider, ()))}."
-            )
+        if provider and name and name not in CREDENTIAL_NAMES.get(provider, ()):
+            self.add_error("name", f"One of: {', '.join(CREDENTIAL_NAMES.get(provider, ()))}.")
         if not self.instance.pk and not cleaned.get("value"):
             self.add_error("value", "Enter the secret.")
         return cleaned

@@ -1,12 +1,12 @@
 from django import forms
 
-from apps.integrations.services import CREDENTIAL_NAMES
+from apps.integrations.providers import CREDENTIAL_NAMES, provider_choices
 
 
 class CredentialForm(forms.Form):
     """Sets one provider secret. Write-only: a stored value is never sent back to the browser."""
 
-    provider = forms.ChoiceField(choices=[(p, p.title()) for p in CREDENTIAL_NAMES])
+    provider = forms.ChoiceField(choices=provider_choices)
     name = forms.ChoiceField(
         choices=sorted({(n, n) for names in CREDENTIAL_NAMES.values() for n in names})
     )

@@ -10,7 +10,7 @@ list (the coordinator: HTTP, cursor, run counts) never ingests while workers do.
 Pages may then commit out of order, so the coordinator saves a walk's resume position only once
 every page before it has committed. A run killed mid-way re-reads the pages after that position,
 some of which may have committed already: ingestion is idempotent, so they come back unchanged.
-Two pages naming one person concurrently are what the page retry in ``ProviderSync._write_page``
+Two pages naming one person concurrently are what the page retry in ``sync_pages.PageWriter``
 already handles for syncs of different providers.
 
 Workers are plain subprocesses (``python -m apps.integrations.page_workers``) spoken to over their
@@ -193,7 +193,8 @@ def main() -> None:
     # The coordinator's database, which under pytest is the test database, not the configured one.
     connections["default"].settings_dict.update(hello["database"])
     settings.DEBUG = False  # DEBUG would keep every statement of a backfill in memory
-    from apps.integrations.sync import collect_less_often, page_apply
+    from apps.integrations.side_by_side import page_apply
+    from apps.integrations.sync import collect_less_often
 
     outbox.send({"ready": True})
     with collect_less_often():

@@ -4,18 +4,13 @@ from django.db import transaction
 from django.utils import timezone
 
 from apps.integrations import crypto
+from apps.integrations import providers as registry
 from apps.integrations.models import Credential
 from apps.orgs.models import Organization, User
 from apps.orgs.services import audit_log_write
 
 # The names each provider's credentials go by (INTEGRATIONS.md; `manage.py set_credential`).
-CREDENTIAL_NAMES: dict[str, tuple[str, ...]] = {
-    "calendly": ("api_token", "signing_key"),
-    "typeform": ("api_token", "webhook_secret"),
-    "close": ("api_key", "webhook_signature_key"),
-    "stripe": ("api_key", "webhook_secret"),
-    "whop": ("api_key", "webhook_secret"),
-}
+CREDENTIAL_NAMES = registry.CREDENTIAL_NAMES
 
 
 # How long a replaced secret keeps verifying webhooks after a rotation.

@@ -10,11 +10,11 @@ from __future__ import annotations
 import logging
 
 from celery import shared_task
-from celery.exceptions import SoftTimeLimitExceeded
 
 from apps.integrations.models import Credential, SyncRun
 from apps.integrations.sync import (
     SyncAlreadyRunning,
+    SyncInterrupted,
     SyncNotConfigured,
     connected_integrations,
     sync_run,
@@ -51,12 +51,13 @@ def sync_provider_task(self, org_id: int, provider: str, full: bool = False) -> 
             return None
         except SyncAlreadyRunning:
             return None  # the running one covers this request
-        if run.status != SyncRun.Status.FAILED:
-            return run.pk
-        if run.error.startswith(SoftTimeLimitExceeded.__name__):
+        except SyncInterrupted as exc:
             # A long backfill hit the time limit with its cursor saved: carry on in a fresh task.
             sync_provider_task.delay(org_id, provider, full)
-        elif self.request.is_eager:
+            return exc.run.pk
+        if run.status != SyncRun.Status.FAILED:
+            return run.pk
+        if self.request.is_eager:
             # In-process (no broker): a retry would run at once, not in 15 minutes, making one
             # click four runs against a provider that is down. The nightly run tries again.
             return run.pk

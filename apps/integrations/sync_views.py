@@ -6,7 +6,8 @@ from django.urls import reverse
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET, require_POST
 
-from apps.integrations.sync import PROVIDERS, sync_request, sync_status
+from apps.integrations.providers import PROVIDERS
+from apps.integrations.sync import sync_request, sync_status
 from apps.orgs.access import member_required
 from apps.orgs.models import ADMIN_ROLES
 

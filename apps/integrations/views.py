@@ -16,6 +16,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from apps.integrations import services, webhooks
 from apps.integrations.forms import CredentialForm
+from apps.integrations.providers import PROVIDERS
 from apps.orgs.access import member_required
 from apps.orgs.models import ADMIN_ROLES
 from config import log_context
@@ -53,7 +54,7 @@ def _read_body(request, limit: int) -> bytes:
 @csrf_exempt
 @require_http_methods(["POST"])
 def webhook(request, provider: str, org_slug: str):
-    if provider not in webhooks.PROVIDERS:
+    if provider not in PROVIDERS:
         return _json(404, {"error": "unknown provider"})
     org, secrets = webhooks.webhook_receiver(org_slug=org_slug, provider=provider)
     if org is None:

@@ -12,7 +12,7 @@ import hashlib
 import logging
 import random
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -25,47 +25,24 @@ from django.db.models.functions import TruncDate
 from django.urls import reverse
 from django.utils import timezone
 
+from apps.integrations.errors import PermanentError
 from apps.integrations.ingest import Outcome, ingest_record, parse_payload
 from apps.integrations.limits import field_limits
 from apps.integrations.models import Credential, WebhookEvent
-from apps.integrations.services import CREDENTIAL_NAMES, credential_values
+from apps.integrations.providers import PROVIDERS, REGISTRY, Provider, provider_named
+from apps.integrations.providers.base import header
+from apps.integrations.services import credential_values
 from apps.meetings.services import MeetingNotYetKnown
 from apps.orgs import publisher
 from apps.orgs.models import Organization, User
 from apps.orgs.services import audit_log_write, audit_webhook_rejection
-from attribution import signatures
 from attribution.signatures import SignatureError
 from attribution.sources import clean
-from attribution.sources._fields import text
 from attribution.sources.records import ParseError, UnsupportedEvent
 from config import log_context
 
 logger = logging.getLogger(__name__)
 
-PROVIDERS = ("calendly", "typeform", "close", "stripe", "whop")
-
-# The credential (apps/integrations/services.CREDENTIAL_NAMES) each provider signs with.
-SECRET_NAMES: Mapping[str, str] = {
-    "calendly": "signing_key",
-    "typeform": "webhook_secret",
-    "close": "webhook_signature_key",
-    "stripe": "webhook_secret",
-    "whop": "webhook_secret",
-}
-
-# The request headers worth keeping with a delivery (replays re-check nothing, but people
-# debugging a delivery want to see what was signed and by whom). Lower case.
-KEPT_HEADERS: Mapping[str, tuple[str, ...]] = {
-    "calendly": (signatures.CALENDLY_HEADER,),
-    "typeform": (signatures.TYPEFORM_HEADER,),
-    "close": (signatures.CLOSE_HASH_HEADER, signatures.CLOSE_TIMESTAMP_HEADER),
-    "stripe": (signatures.STRIPE_HEADER,),
-    "whop": (
-        signatures.WHOP_ID_HEADER,
-        signatures.WHOP_TIMESTAMP_HEADER,
-        signatures.WHOP_SIGNATURE_HEADER,
-    ),
-}
 COMMON_HEADERS = ("content-type", "user-agent")
 
 # Retries of a failing event: exponential backoff with full jitter, capped (DESIGN.md).
@@ -78,10 +55,6 @@ REQUEUE_GRACE = timedelta(minutes=5)
 REQUEUE_RETRYING_AFTER = timedelta(hours=2)
 REQUEUE_BATCH = 1000
 ERROR_MAX_CHARS = 2000
-
-
-class PermanentError(Exception):
-    """Processing can never succeed as is; the event is failed at once (replayable)."""
 
 
 @dataclass(frozen=True)
@@ -134,7 +107,7 @@ def webhook_receiver(*, org_slug: str, provider: str) -> tuple[Organization | No
     org = Organization.objects.filter(slug=org_slug).first()
     if org is None:
         return None, []  # not cached: unknown slugs must not grow the table
-    name = SECRET_NAMES[provider]
+    name = provider_named(provider).signing_credential
     secrets = credential_values(org=org, provider=provider, name=name)
     if version is _UNKNOWN_VERSION:
         return org, secrets  # no copy: other processes' changes could not be seen
@@ -163,19 +136,6 @@ def webhook_receivers_forget(**kwargs) -> None:
     transaction.on_commit(_receivers_version_bump, using=kwargs.get("using"))
 
 
-def _verify(provider: str, *, secrets: list[str], headers: Mapping[str, str], body: bytes, now):
-    verify: Callable[..., None] = {
-        "calendly": signatures.verify_calendly,
-        "close": signatures.verify_close,
-        "stripe": signatures.verify_stripe,
-        "whop": signatures.verify_whop,
-    }.get(provider, signatures.verify_typeform)
-    if provider == "typeform":
-        verify(secrets=secrets, headers=headers, body=body)
-    else:
-        verify(secrets=secrets, headers=headers, body=body, now=now)
-
-
 def rejected_counter_key(*, org_id: int, provider: str, day: date) -> str:
     return f"webhooks:rejected:{org_id}:{provider}:{day.isoformat()}"
 
@@ -200,50 +160,8 @@ def rejected_count(*, org: Organization, provider: str, day: date) -> int:
         return 0
 
 
-def _header(headers: Mapping[str, str], name: str) -> str | None:
-    for key, value in headers.items():
-        if key.lower() == name:
-            return value
-    return None
-
-
-def _body_hash(body: bytes) -> str:
-    return "sha256:" + hashlib.sha256(body).hexdigest()
-
-
 def _fit(value: str, limit: int = 255) -> str:
     return value if len(value) <= limit else "sha256:" + hashlib.sha256(value.encode()).hexdigest()
-
-
-def _identify(
-    provider: str, envelope: Mapping[str, Any], headers: Mapping[str, str], body: bytes, record
-) -> tuple[str, str]:
-    """(event id, event type) of a delivery: the id the inbox is unique on.
-
-    An unsupported event was never fully parsed, so its fields may be of any type: only text
-    (attribution.sources._fields.text) is taken, and a body without a usable id is keyed by
-    its hash.
-    """
-    if provider == "calendly":
-        event_type = text(envelope.get("event")) or ""
-        # Calendly sends no delivery id: the parser derives one that is stable across retries.
-        key = getattr(record, "idempotency_key", None) or _body_hash(body)
-        return key, event_type
-    if provider == "typeform":
-        response = envelope.get("form_response")
-        token = text(response.get("token")) if isinstance(response, Mapping) else None
-        event_id = text(envelope.get("event_id")) or token or _body_hash(body)
-        return event_id, text(envelope.get("event_type")) or "form_response"
-    if provider == "close":
-        event = envelope.get("event")
-        event = event if isinstance(event, Mapping) else {}
-        event_type = f"{text(event.get('object_type'))}.{text(event.get('action'))}"
-        return text(event.get("id")) or _body_hash(body), event_type
-    if provider == "stripe":
-        return text(envelope.get("id")) or _body_hash(body), text(envelope.get("type")) or ""
-    # Whop: webhook-id is the Standard Webhooks idempotency key, the same on every retry.
-    event_id = text(_header(headers, signatures.WHOP_ID_HEADER)) or text(envelope.get("id"))
-    return event_id or _body_hash(body), text(envelope.get("type")) or ""
 
 
 def _parse(*, org: Organization, provider: str, envelope: Any) -> object:
@@ -285,19 +203,20 @@ def webhook_receive(
 
     Nothing is written for a rejected delivery (401, 400) or a duplicate (200).
     """
-    if provider not in PROVIDERS:
+    spec = provider_named(provider, default=None)
+    if spec is None:
         return Answer(404, {"error": "unknown provider"})
     now = now or timezone.now()
     if secrets is None:
-        secrets = credential_values(org=org, provider=provider, name=SECRET_NAMES[provider])
+        secrets = credential_values(org=org, provider=provider, name=spec.signing_credential)
     try:
-        _verify(provider, secrets=secrets, headers=headers, body=body, now=now)
+        spec.verify(secrets=secrets, headers=headers, body=body, now=now)
     except SignatureError as exc:
         _count_rejection(org, provider, exc.reason)
         # "stale" only after a good MAC (signatures.py), so it tells a forger nothing.
         return Answer(401, {"error": f"signature {exc.reason}"})
     except ValueError:
-        # No secret stored (or one the scheme cannot use, e.g. a Close key that is not hex):
+        # No secret stored (or one the scheme cannot use, e.g. a key that is not the hex it must be):
         # nothing can be verified.
         _count_rejection(org, provider, "not_configured")
         return Answer(401, {"error": "signature cannot be verified: no usable secret configured"})
@@ -313,11 +232,14 @@ def webhook_receive(
     except UnsupportedEvent:
         pass  # stored and acknowledged: a subscription wider than needed is not an error
 
-    event_id, event_type = _identify(provider, envelope, headers, body, record)
+    # An unsupported event was never fully parsed, so its fields may be of any type: only text
+    # (attribution.sources._fields.text) is taken, and a body without a usable id is keyed by
+    # its hash.
+    event_id, event_type = spec.identify(envelope, headers, body, record)
     kept = {
         name: value
-        for name in (*KEPT_HEADERS[provider], *COMMON_HEADERS)
-        if (value := _header(headers, name)) is not None
+        for name in (*spec.kept_headers, *COMMON_HEADERS)
+        if (value := header(headers, name)) is not None
     }
 
     def store() -> WebhookEvent:
@@ -361,21 +283,9 @@ def retry_delay(retries: int, *, rng: random.Random | None = None) -> float:
     return (rng or random).uniform(ceiling / 2, ceiling)
 
 
-def _raw_object(provider: str, envelope: Mapping[str, Any]) -> Mapping[str, Any]:
+def _raw_object(spec: Provider, envelope: Mapping[str, Any]) -> Mapping[str, Any]:
     # Provenance keeps the provider's object, not our parse of it.
-    def child(node: object, key: str) -> object:
-        return node.get(key) if isinstance(node, Mapping) else None
-
-    if provider == "calendly":
-        raw = child(envelope, "payload")
-    elif provider == "typeform":
-        raw = child(envelope, "form_response")
-    elif provider == "close":
-        raw = child(child(envelope, "event"), "data")
-    elif provider == "stripe":
-        raw = child(child(envelope, "data"), "object")
-    else:
-        raw = child(envelope, "data")
+    raw = spec.raw_object(envelope)
     return raw if isinstance(raw, Mapping) and raw else envelope
 
 
@@ -447,7 +357,7 @@ def webhook_event_process(*, event_pk: int, final: bool = False) -> Outcome | No
                         org=event.org,
                         record=record,
                         via="webhook",
-                        raw=_raw_object(event.provider, envelope),
+                        raw=_raw_object(provider_named(event.provider), envelope),
                     )
                 except _DETERMINISTIC as exc:
                     raise PermanentError(_error_text(exc)) from None
@@ -566,7 +476,7 @@ def integrations_overview(*, org: Organization, base_url: str, days: int = OVERV
         )
     }
     providers = []
-    for provider in PROVIDERS:
+    for provider, spec in REGISTRY.items():
         providers.append(
             {
                 "provider": provider,
@@ -585,7 +495,7 @@ def integrations_overview(*, org: Organization, base_url: str, days: int = OVERV
                 ],
                 "credentials": [
                     {"name": name, "credential": credentials.get((provider, name))}
-                    for name in CREDENTIAL_NAMES[provider]
+                    for name in spec.credential_names
                 ],
             }
         )

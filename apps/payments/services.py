@@ -26,6 +26,7 @@ from apps.meetings.models import Meeting
 from apps.orgs.calendar import org_period_bounds
 from apps.orgs.locks import LockNamespace, xact_lock
 from apps.orgs.models import Organization, TeamMember, User
+from apps.orgs.outcomes import Outcome
 from apps.orgs.services import audit_log_write
 from apps.payments.models import (
     CommissionRule,
@@ -38,7 +39,7 @@ from apps.payments.models import (
 from attribution import payouts
 from attribution.sources.records import PaymentObservation, RefundObservation
 
-CREATED, UPDATED, UNCHANGED = "created", "updated", "unchanged"
+CREATED, UPDATED, UNCHANGED = Outcome.CREATED, Outcome.UPDATED, Outcome.UNCHANGED
 ZERO = Decimal("0.00")
 # A payment made a few days before the CRM marks its deal won still pays for that deal.
 DEFAULT_DEAL_GRACE_DAYS = 7

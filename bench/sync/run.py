@@ -48,8 +48,9 @@ settings.DEBUG = False
 from fake_server import LIMITS  # noqa: E402
 
 from apps.contacts.models import Contact  # noqa: E402
+from apps.integrations.providers import provider_named  # noqa: E402
 from apps.integrations.services import credential_set  # noqa: E402
-from apps.integrations.sync import CLIENTS, sync_run  # noqa: E402
+from apps.integrations.sync import sync_run  # noqa: E402
 from apps.orgs.models import Organization  # noqa: E402
 
 PAGE = os.sysconf("SC_PAGE_SIZE")
@@ -140,7 +141,7 @@ def sync_provider(org: Organization, provider: str, args, base: str) -> dict:
 
     client_options = {
         "base_url": f"{base}/{provider}",
-        "rate_per_second": CLIENTS[provider].rate_per_second * args.rate_scale,
+        "rate_per_second": provider_named(provider).client.rate_per_second * args.rate_scale,
     }
     t0 = time.monotonic()
     sync = sync_run(

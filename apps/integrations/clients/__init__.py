@@ -1,13 +1,8 @@
-"""HTTP clients for the providers the nightly sync reads (one module per provider)."""
+"""The one base HTTP client (base.py) and its error types; each provider's client is in its package
+(apps/integrations/providers/<name>/client.py)."""
 
-from apps.integrations.clients.base import (
-    AuthError,
-    BaseClient,
-    Page,
-    PermanentError,
-    ProviderError,
-    TransientError,
-)
+from apps.integrations.clients.base import BaseClient, Page
+from apps.integrations.errors import AuthError, PermanentError, ProviderError, TransientError
 
 __all__ = [
     "AuthError",

@@ -19,29 +19,9 @@ from typing import Any
 
 import requests
 
+from apps.integrations.errors import AuthError, PermanentError, ProviderError, TransientError
+
 USER_AGENT = "attribution-sync/1.0"
-
-
-class ProviderError(Exception):
-    retryable = False
-
-    def __init__(self, message: str, *, status: int | None = None):
-        super().__init__(message)
-        self.status = status
-
-
-class PermanentError(ProviderError):
-    """A request the provider will refuse however often it is sent (400, 404, 422...)."""
-
-
-class AuthError(PermanentError):
-    """401/403: the credential is wrong, revoked or lacks a scope."""
-
-
-class TransientError(ProviderError):
-    """The provider kept failing (5xx, 429, timeouts) after every retry."""
-
-    retryable = True
 
 
 class BaseClient:
@@ -248,7 +228,7 @@ class Page:
     def __init__(self, items: list[Mapping[str, Any]], resume: dict[str, Any] | None):
         self.items = items
         self.resume = resume
-        # What a caller fetched for these items before ingesting them (Calendly: invitees).
+        # What a caller fetched for these items before ingesting them (e.g. each event's invitees).
         self.related: list[Any] = []
 
     def __repr__(self):

@@ -9,12 +9,12 @@ import requests
 import responses
 
 from apps.integrations.clients import AuthError, PermanentError, TransientError
-from apps.integrations.clients import close as close_module
-from apps.integrations.clients.calendly import CalendlyClient
-from apps.integrations.clients.close import CloseClient
-from apps.integrations.clients.stripe import StripeClient
-from apps.integrations.clients.typeform import TypeformClient
-from apps.integrations.clients.whop import WhopClient
+from apps.integrations.providers.calendly.client import CalendlyClient
+from apps.integrations.providers.close import client as close_module
+from apps.integrations.providers.close.client import CloseClient
+from apps.integrations.providers.stripe.client import StripeClient
+from apps.integrations.providers.typeform.client import TypeformClient
+from apps.integrations.providers.whop.client import WhopClient
 
 SECRET = "tok_super_secret_value"
 

@@ -15,9 +15,10 @@ import responses
 from django.utils import timezone
 
 from apps.contacts.models import SourceRecord, Touchpoint
-from apps.integrations import ingest, sync
+from apps.integrations import ingest, sync, sync_walk
 from apps.integrations.clients import Page, TransientError
 from apps.integrations.models import Credential, SyncCursor, SyncRun
+from apps.integrations.providers.calendly import records as calendly_records
 from apps.integrations.services import credential_set
 from apps.integrations.sync import SyncNotConfigured, connected_integrations, sync_run
 from apps.meetings.models import Meeting
@@ -239,7 +240,7 @@ def test_an_incremental_run_reports_what_the_webhooks_missed(org):
 @pytest.mark.django_db
 def test_a_run_killed_mid_page_resumes_from_its_cursor_without_duplicates(org, monkeypatch):
     fake = FakeCalendly(250)
-    real_upsert = ingest.meeting_upsert_from_invitee
+    real_upsert = calendly_records.meeting_upsert_from_invitee
     boom_on = fake.invitees[fake.events[150]["uri"]][0]["uri"]  # in the middle of page 2
     crashed = []
 
@@ -249,7 +250,7 @@ def test_a_run_killed_mid_page_resumes_from_its_cursor_without_duplicates(org, m
             raise RuntimeError("worker killed")
         return real_upsert(org=org, event=event, contact=contact)
 
-    monkeypatch.setattr(ingest, "meeting_upsert_from_invitee", crashing_upsert)
+    monkeypatch.setattr(calendly_records, "meeting_upsert_from_invitee", crashing_upsert)
     with responses.RequestsMock() as rsps:
         fake.install(rsps)
         first = sync_run(org=org, provider="calendly", client_options=no_wait())
@@ -539,7 +540,7 @@ def test_prefetch_hands_pages_over_in_order_and_raises_the_fetchers_error():
 
     received = []
     with pytest.raises(TransientError, match="HTTP 503"):
-        for page in sync._prefetched(pages()):
+        for page in sync_walk.prefetched(pages()):
             received.append(page.items[0])
     assert received == [1, 2]
 
@@ -554,7 +555,7 @@ def test_prefetch_stops_fetching_when_the_caller_stops():
             produced.append(n)
             yield Page([n], {"p": n})
 
-    walk = sync._prefetched(endless(), depth=2)
+    walk = sync_walk.prefetched(endless(), depth=2)
     assert next(walk).items == [1]
     walk.close()  # the caller failed or finished: the thread must not run on
     settled = len(produced)

@@ -10,8 +10,8 @@ from django.core.management import CommandError, call_command
 from django.urls import reverse
 
 from apps.integrations import sync_tasks
-from apps.integrations.clients.calendly import CalendlyClient
 from apps.integrations.models import SyncRun
+from apps.integrations.providers.calendly.client import CalendlyClient
 from apps.integrations.services import credential_set
 from apps.meetings.models import Meeting
 from apps.orgs.models import AuditLog

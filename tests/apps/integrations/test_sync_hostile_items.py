@@ -6,6 +6,7 @@ import responses
 
 from apps.contacts.models import Contact
 from apps.integrations.models import SyncRun
+from apps.integrations.providers.calendly.sync import CalendlySync
 from apps.integrations.sync import sync_run
 from apps.meetings.models import Meeting
 from tests.apps.integrations.test_sync import FakeCalendly, no_wait
@@ -38,12 +39,10 @@ def test_hostile_text_in_api_items_lands_fitted(org):
 def test_a_database_error_fails_the_run_without_quoting_a_value(org, monkeypatch, caplog):
     from django.db import DataError
 
-    from apps.integrations import sync
-
     def refuses(self):
         raise DataError('value too long for type character varying(200): "ada@example.com"')
 
-    monkeypatch.setattr(sync.CalendlySync, "sync", refuses)
+    monkeypatch.setattr(CalendlySync, "sync", refuses)
     run = sync_run(org=org, provider="calendly", client_options=no_wait())
     assert run.status == SyncRun.Status.FAILED
     assert run.error.startswith("DataError") and "ada@example.com" not in run.error

@@ -6,8 +6,8 @@ import pytest
 import responses
 
 from apps.integrations import sync_tasks
-from apps.integrations.clients.calendly import CalendlyClient
 from apps.integrations.models import SyncRun
+from apps.integrations.providers.calendly.client import CalendlyClient
 from apps.integrations.services import credential_set
 from tests.apps.integrations.test_sync import TOKEN, FakeCalendly
 from tests.apps.integrations.test_webhook_logs import personal_values
@@ -46,11 +46,11 @@ def test_a_sync_runs_lines_carry_its_task_id_and_no_person(team_a):
 
 
 def test_an_item_a_sync_refuses_is_logged_by_its_ref_and_error_class_only(team_a):
-    from apps.integrations.sync import SYNCERS
+    from apps.integrations.providers import provider_named
     from attribution.sources.records import ParseError
 
     run = SyncRun.objects.create(org=team_a.org, provider="calendly")
-    syncer = SYNCERS["calendly"](
+    syncer = provider_named("calendly").syncer(
         org=team_a.org, client=None, run=run, full=False, since=None, on_progress=None
     )
 

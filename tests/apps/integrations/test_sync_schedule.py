@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 
 import pytest
-from celery.exceptions import Retry
+from celery.exceptions import Retry, SoftTimeLimitExceeded
 from django.apps import apps as django_apps
 from django_celery_beat.models import PeriodicTask
 
@@ -121,6 +121,28 @@ def test_a_backfill_stopped_by_the_time_limit_continues_in_a_fresh_task(
 ):
     org = team_a.org
     credential_set(org=org, provider="calendly", name="api_token", value="t1", actor=None)
+
+    class StoppedByTheTimeLimit:
+        def me(self):
+            raise SoftTimeLimitExceeded()
+
+    real_sync_run = sync_tasks.sync_run
+    monkeypatch.setattr(
+        sync_tasks,
+        "sync_run",
+        lambda **kwargs: real_sync_run(**kwargs, client=StoppedByTheTimeLimit()),
+    )
+    run_id = sync_tasks.sync_provider_task.run(org.pk, "calendly", True)
+    assert enqueued == [(org.pk, "calendly", True)]
+    run = SyncRun.objects.get(pk=run_id)
+    assert run.status == SyncRun.Status.FAILED
+    assert run.error.startswith("SoftTimeLimitExceeded")
+
+
+@pytest.mark.django_db
+def test_a_failure_is_continued_by_its_type_not_by_its_text(team_a, monkeypatch, enqueued):
+    org = team_a.org
+    credential_set(org=org, provider="calendly", name="api_token", value="t1", actor=None)
     monkeypatch.setattr(
         sync_tasks,
         "sync_run",
@@ -128,11 +150,12 @@ def test_a_backfill_stopped_by_the_time_limit_continues_in_a_fresh_task(
             org=org,
             provider="calendly",
             status=SyncRun.Status.FAILED,
-            error="SoftTimeLimitExceeded: SoftTimeLimitExceeded()",
+            error="SoftTimeLimitExceeded: a provider's message that only reads like one",
         ),
     )
-    sync_tasks.sync_provider_task.run(org.pk, "calendly", True)
-    assert enqueued == [(org.pk, "calendly", True)]
+    with pytest.raises(Retry):
+        sync_tasks.sync_provider_task.run(org.pk, "calendly", True)
+    assert enqueued == []
 
 
 @pytest.mark.django_db

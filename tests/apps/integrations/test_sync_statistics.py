@@ -5,8 +5,8 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from apps.integrations import sync
-from apps.integrations.ingest import _meeting_state
+from apps.integrations import sync_statistics
+from apps.integrations.providers.calendly.records import meeting_state
 from apps.meetings.models import Meeting
 from tests.factories import MeetingFactory
 
@@ -42,10 +42,10 @@ def test_tables_a_sync_filled_are_analyzed_and_lookups_probe_the_unique_index(te
         for i in range(2000)
     )
 
-    sync.statistics_refresh()
+    sync_statistics.statistics_refresh()
 
-    assert all(_analyzed(table) for table in sync._filled_tables())
-    plan = _plan_of_last_query(lambda: _meeting_state(org, meeting.external_id))
+    assert all(_analyzed(table) for table in sync_statistics.filled_tables())
+    plan = _plan_of_last_query(lambda: meeting_state(org, meeting.external_id))
     assert "meeting_unique_external_id" in plan, plan
     # Nothing grew since: the next check analyzes nothing.
-    assert sync.statistics_refresh() == []
+    assert sync_statistics.statistics_refresh() == []

@@ -2,7 +2,8 @@ import sys
 
 from django.core.management.base import BaseCommand, CommandError
 
-from apps.integrations.services import CREDENTIAL_NAMES, CredentialError, credential_set
+from apps.integrations.providers import CREDENTIAL_NAMES
+from apps.integrations.services import CredentialError, credential_set
 from apps.orgs.models import Organization
 
 NAMES_HELP = "; ".join(f"{p}: {', '.join(n)}" for p, n in CREDENTIAL_NAMES.items())

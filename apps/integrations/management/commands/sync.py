@@ -4,12 +4,8 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils.dateparse import parse_date, parse_datetime
 
 from apps.integrations.models import SyncRun
-from apps.integrations.sync import (
-    PROVIDERS,
-    SyncError,
-    connected_integrations,
-    sync_run,
-)
+from apps.integrations.providers import PROVIDERS
+from apps.integrations.sync import SyncError, connected_integrations, sync_run
 from apps.orgs.models import Organization
 
 BAR_WIDTH = 24
