@@ -1,0 +1,56 @@
+"""Holdout figures: AUC, Brier score and calibration by decile, over plain sequences."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+__all__ = ["auc", "brier", "calibration"]
+
+
+def auc(won: Sequence[bool], p: Sequence[float]) -> float | None:
+    """The chance a random win is scored above a random loss (ties count half); None without
+    both a win and a loss, where it has no meaning."""
+    y = np.asarray(won, dtype=bool)
+    scores = np.asarray(p, dtype=float)
+    n_pos = int(y.sum())
+    n_neg = len(y) - n_pos
+    if n_pos == 0 or n_neg == 0:
+        return None
+    _, inverse, counts = np.unique(scores, return_inverse=True, return_counts=True)
+    # Average rank of each distinct score, 1-based: ties share the middle of their ranks.
+    average = np.cumsum(counts) - (counts - 1) / 2.0
+    ranks = average[inverse]
+    return float((ranks[y].sum() - n_pos * (n_pos + 1) / 2.0) / (n_pos * n_neg))
+
+
+def brier(won: Sequence[bool], p: Sequence[float]) -> float | None:
+    if len(won) == 0:
+        return None
+    y = np.asarray(won, dtype=float)
+    return float(np.mean((np.asarray(p, dtype=float) - y) ** 2))
+
+
+def calibration(won: Sequence[bool], p: Sequence[float], bins: int = 10) -> list[dict]:
+    """Rows sorted by predicted probability, cut into ``bins`` groups of (nearly) equal size:
+    per group the count, the mean prediction and the share actually won. Every row is in
+    exactly one group; fewer rows than bins give one group per row."""
+    y = np.asarray(won, dtype=float)
+    scores = np.asarray(p, dtype=float)
+    if len(y) == 0:
+        return []
+    order = np.argsort(scores, kind="stable")
+    out = []
+    for index, part in enumerate(np.array_split(order, min(bins, len(y))), start=1):
+        out.append(
+            {
+                "decile": index,
+                "n": len(part),
+                "predicted": float(scores[part].mean()),
+                "observed": float(y[part].mean()),
+                "low": float(scores[part].min()),
+                "high": float(scores[part].max()),
+            }
+        )
+    return out
