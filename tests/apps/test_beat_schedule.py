@@ -22,6 +22,11 @@ EXPECTED = {
     ),
     "kpis: nightly rollup rebuild": ("apps.kpis.tasks.rollup_rebuild_nightly", "30", "3"),
     "ops: beat heartbeat": ("apps.ops.tasks.beat_heartbeat_task", "*", "*"),
+    "forecast: nightly deal-probability training": (
+        "apps.forecast.tasks.forecast_train_nightly",
+        "15",
+        "4",
+    ),
 }
 
 
