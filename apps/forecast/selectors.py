@@ -41,8 +41,11 @@ __all__ = [
     "forecast_current_model",
     "forecast_outcomes",
     "forecast_units",
+    "pipeline_for_filters",
     "pipeline_weighted",
     "probabilities_for",
+    "rep_open_deals",
+    "with_probabilities",
 ]
 
 
@@ -248,14 +251,40 @@ def pipeline_weighted(*, org: Organization, deals: QuerySet[Deal]) -> list[Weigh
     ]
 
 
-def deals_for_pipeline(*, org: Organization, closer=None, setter=None, source=None, campaign=None):
+def pipeline_for_filters(*, org: Organization, filters) -> list[WeightedPipeline]:
+    """The dashboard's card: the weighted pipeline of the deals its filters (a kpis Filters:
+    closer, setter, the contact's original source and campaign) select."""
     qs = Deal.objects.for_org(org)
-    if closer is not None:
-        qs = qs.filter(closer=closer)
-    if setter is not None:
-        qs = qs.filter(setter=setter)
-    if source:
-        qs = qs.filter(Q(contact__original_source=source))
-    if campaign:
-        qs = qs.filter(Q(contact__original_campaign=campaign))
-    return qs
+    if filters.closer is not None:
+        qs = qs.filter(closer=filters.closer)
+    if filters.setter is not None:
+        qs = qs.filter(setter=filters.setter)
+    if filters.source is not None:
+        qs = qs.filter(contact__original_source=filters.source)
+    if filters.campaign is not None:
+        qs = qs.filter(contact__original_campaign=filters.campaign)
+    return pipeline_weighted(org=org, deals=qs)
+
+
+def with_probabilities(*, org: Organization, rows, kind: str) -> list:
+    """``rows`` (deals or calls) as a list, each with ``win_probability``: its stored
+    Prediction, or None. Lists call it on the one page they show."""
+    rows = list(rows)
+    if kind == "deal":
+        found, _ = probabilities_for(org=org, deals=rows)
+    else:
+        _, found = probabilities_for(org=org, meetings=rows)
+    for row in rows:
+        row.win_probability = found.get(row.pk)
+    return rows
+
+
+def rep_open_deals(*, org: Organization, member) -> list[Deal]:
+    """A rep's own open deals (credited to them as closer or setter), newest first."""
+    qs = (
+        Deal.objects.for_org(org)
+        .filter(Q(closer=member) | Q(setter=member), status=Deal.Status.ACTIVE)
+        .select_related("contact")
+        .order_by("-created_at", "-id")[:50]
+    )
+    return with_probabilities(org=org, rows=qs, kind="deal")

@@ -18,12 +18,14 @@ from django.utils import timezone
 from apps.forecast.models import ForecastModel, Prediction
 from apps.forecast.selectors import Unit, forecast_outcomes, forecast_units
 from apps.meetings.models import CallType, Meeting
+from apps.orgs.background import enqueue
 from apps.orgs.models import Organization
+from apps.orgs.services import audit_log_write
 from attribution.forecast.model import MIN_OUTCOMES, predict, train
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["forecast_score", "forecast_train"]
+__all__ = ["forecast_score", "forecast_train", "forecast_train_request"]
 
 
 def forecast_train(
@@ -129,3 +131,12 @@ def forecast_score(
         Prediction.objects.for_org(org).delete()
         Prediction.objects.bulk_create(rows, batch_size=2000)
     return len(rows)
+
+
+def forecast_train_request(*, org: Organization, actor) -> None:
+    """A manager's "Train now": audited, and the training queued once the audit row commits."""
+    from apps.forecast.tasks import forecast_train_task
+
+    with transaction.atomic():
+        audit_log_write(org=org, actor=actor, action="forecast.train_requested")
+        transaction.on_commit(lambda: enqueue(forecast_train_task, org.pk))

@@ -7,6 +7,7 @@ from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET
 
+from apps.forecast.selectors import pipeline_for_filters
 from apps.kpis import charts
 from apps.kpis.cards import headline_cards, section_cards
 from apps.kpis.forms import DashboardFilterForm
@@ -85,6 +86,7 @@ def dashboard(request):
         "tables": tables,
         "figures": figures,
         "query": query.urlencode(),
+        "pipeline": pipeline_for_filters(org=org, filters=filters),
     }
     template = "kpis/dashboard.html#body" if request.htmx else "kpis/dashboard.html"
     response = render(request, template, context)

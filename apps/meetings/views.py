@@ -7,6 +7,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 
+from apps.forecast.selectors import rep_open_deals, with_probabilities
 from apps.kpis.selectors import kpi_summary, month_bounds
 from apps.meetings import selectors, services
 from apps.meetings.forms import CallTypeRuleForm, PostCallFormForm, pcf_initial
@@ -38,6 +39,7 @@ def call_list(request):
     if status in Meeting.Status.values:
         qs = qs.filter(status=status)
     page = Paginator(qs.order_by("-scheduled_at"), 50).get_page(request.GET.get("page"))
+    page.object_list = with_probabilities(org=request.org, rows=page.object_list, kind="call")
     return render(
         request,
         "meetings/call_list.html",
@@ -277,7 +279,10 @@ def _portal_context(org, member) -> dict:
     return {
         "member": member,
         "today": today,
-        "upcoming": selectors.rep_calls_upcoming(org=org, member=member),
+        "upcoming": with_probabilities(
+            org=org, rows=selectors.rep_calls_upcoming(org=org, member=member), kind="call"
+        ),
+        "open_deals": rep_open_deals(org=org, member=member),
         "owed": owed,
         "month": selectors.rep_month_counts(org=org, member=member),
         "kpis": _rep_kpis(org, member),
