@@ -63,67 +63,75 @@ class Unit:
 
 def _sql() -> str:
     deal, meeting = Deal._meta.db_table, Meeting._meta.db_table
-    contact, touch, pcf = (
-        Contact._meta.db_table,
-        Touchpoint._meta.db_table,
-        PostCallForm._meta.db_table,
-    )
+    contact, touch = Contact._meta.db_table, Touchpoint._meta.db_table
+    pcf = PostCallForm._meta.db_table
     # "Attended" is the stored KPIS.md "showed" of a call that has taken place.
     attended = (
         "x.showed AND x.status NOT IN ('canceled', 'no_show', 'rescheduled') "
         "AND x.scheduled_at < u.as_of"
     )
-    mine = "(x.contact_id = u.contact_id OR x.id = u.meeting_id)"
-    # Table names only are interpolated; every value is a parameter.
+
+    def mine(condition: str, join: str = "") -> str:
+        # The row's own calls: its contact's, or the deal's call when it has no contact. Two
+        # EXISTS rather than one OR, so each is an index lookup and not a scan per row.
+        return (
+            f"(EXISTS (SELECT 1 FROM {meeting} x {join} WHERE x.org_id = %(org)s "  # noqa: S608
+            f"AND x.contact_id = u.contact_id AND {condition}) "
+            f"OR EXISTS (SELECT 1 FROM {meeting} x {join} WHERE x.id = u.meeting_id "
+            f"AND {condition}))"
+        )
+
+    offer_join = f"JOIN {pcf} p ON p.meeting_id = x.id"
+    start = (
+        "LEAST(d.created_at, COALESCE(d.closed_at, d.created_at), "
+        "COALESCE(m.scheduled_at, d.created_at))"
+    )
+    # Table names only are interpolated; every value is a parameter. A contact's deals are
+    # looked up by contact alone: a contact is one org's, and its index is the selective one.
     return f"""
-    WITH deal_units AS (
+    WITH units AS (
         SELECT 'deal' AS kind, d.id AS pk, d.contact_id, d.status, d.closed_at, d.updated_at,
                d.value::float AS deal_value, d.confidence::float AS crm_confidence,
                COALESCE(d.closer_id, m.closer_id) AS closer_id, d.meeting_id, d.pcf_id,
-               LEAST(d.created_at, COALESCE(d.closed_at, d.created_at),
-                     COALESCE(m.scheduled_at, d.created_at)) AS t0,
+               {start} AS t0,
                COALESCE(NULLIF(c.original_source, ''), m.utm_source, '') AS channel,
-               COALESCE(NULLIF(c.original_campaign, ''), m.utm_campaign, '') AS campaign
+               COALESCE(NULLIF(c.original_campaign, ''), m.utm_campaign, '') AS campaign,
+               %(now)s::timestamptz AS as_of
         FROM {deal} d
         LEFT JOIN {meeting} m ON m.id = d.meeting_id
         LEFT JOIN {contact} c ON c.id = d.contact_id
         WHERE d.org_id = %(org)s
-    ), units AS (
-        SELECT du.*, %(now)s::timestamptz AS as_of FROM deal_units du
         UNION ALL
-        SELECT 'call', m.id, m.contact_id, m.status, NULL, NULL, NULL, NULL, m.closer_id, m.id,
-               NULL, m.scheduled_at,
-               COALESCE(NULLIF(c.original_source, ''), m.utm_source, ''),
-               COALESCE(NULLIF(c.original_campaign, ''), m.utm_campaign, ''),
-               m.scheduled_at
-        FROM {meeting} m
-        JOIN {contact} c ON c.id = m.contact_id
-        WHERE m.org_id = %(org)s AND m.call_type = 'solution' AND m.status <> 'rescheduled'
+        SELECT 'call', s.id, s.contact_id, s.status, NULL, NULL, NULL, NULL, s.closer_id, s.id,
+               NULL, s.scheduled_at,
+               COALESCE(NULLIF(c.original_source, ''), s.utm_source, ''),
+               COALESCE(NULLIF(c.original_campaign, ''), s.utm_campaign, ''),
+               s.scheduled_at
+        FROM {meeting} s
+        JOIN {contact} c ON c.id = s.contact_id
+        WHERE s.org_id = %(org)s AND s.call_type = 'solution' AND s.status <> 'rescheduled'
           AND NOT EXISTS (
-              SELECT 1 FROM deal_units du
-              WHERE du.contact_id = m.contact_id
-                AND du.t0 BETWEEN m.scheduled_at - %(window)s AND m.scheduled_at + %(window)s)
+              SELECT 1 FROM {deal} d LEFT JOIN {meeting} m ON m.id = d.meeting_id
+              WHERE d.contact_id = s.contact_id
+                AND {start} BETWEEN s.scheduled_at - %(window)s AND s.scheduled_at + %(window)s)
     )
     SELECT u.kind, u.pk, u.contact_id, u.status, u.closed_at, u.updated_at, u.t0,
            u.deal_value, u.crm_confidence, u.closer_id, u.channel, u.campaign,
            tp.touches,
            EXTRACT(EPOCH FROM u.t0 - LEAST(tp.first_touch, c.first_seen_at)) / 86400.0,
-           EXISTS (SELECT 1 FROM {meeting} x WHERE x.org_id = %(org)s AND {mine}
-                   AND x.call_type = 'triage' AND {attended}),
-           u.kind = 'call' OR EXISTS (
-               SELECT 1 FROM {meeting} x WHERE x.org_id = %(org)s AND {mine}
-                 AND x.call_type = 'solution' AND x.status <> 'rescheduled'),
-           EXISTS (SELECT 1 FROM {meeting} x WHERE x.org_id = %(org)s AND {mine}
-                   AND x.call_type = 'solution' AND {attended}
-                   AND NOT (u.kind = 'call' AND x.id = u.pk)),
-           EXISTS (SELECT 1 FROM {pcf} p JOIN {meeting} x ON x.id = p.meeting_id
-                   WHERE p.org_id = %(org)s AND p.offer_made
-                     AND ((({mine}) AND {attended}) OR p.id = u.pcf_id)),
-           (SELECT MIN(w.closed_at) FROM {deal} w
-             WHERE w.org_id = %(org)s AND w.status = 'won'
-               AND (w.id = u.pk AND u.kind = 'deal'
-                    OR u.kind = 'call' AND w.contact_id = u.contact_id)
-               AND w.closed_at BETWEEN u.t0 - interval '1 day' AND u.t0 + %(window)s)
+           {mine(f"x.call_type = 'triage' AND {attended}")},
+           u.kind = 'call' OR {mine("x.call_type = 'solution' AND x.status <> 'rescheduled'")},
+           {mine(f"x.call_type = 'solution' AND {attended} AND NOT (u.kind = 'call' AND x.id = u.pk)")},
+           {mine(f"p.offer_made AND {attended}", offer_join)}
+             OR EXISTS (SELECT 1 FROM {pcf} p WHERE p.id = u.pcf_id AND p.offer_made),
+           CASE WHEN u.kind = 'deal' THEN
+               CASE WHEN u.status = 'won'
+                     AND u.closed_at BETWEEN u.t0 - interval '1 day' AND u.t0 + %(window)s
+                    THEN u.closed_at END
+           ELSE (SELECT MIN(w.closed_at) FROM {deal} w
+                 WHERE w.contact_id = u.contact_id AND w.status = 'won'
+                   AND w.closed_at BETWEEN u.t0 - interval '1 day' AND u.t0 + %(window)s)
+           END
     FROM units u
     LEFT JOIN {contact} c ON c.id = u.contact_id
     LEFT JOIN LATERAL (

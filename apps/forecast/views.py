@@ -9,6 +9,7 @@ from apps.forecast.services import forecast_train_request
 from apps.orgs.access import member_required
 from apps.orgs.models import MANAGER_ROLES
 from attribution.forecast.features import BOOLEAN, CATEGORICAL, NUMERIC, STAGE_LABELS, STAGES
+from attribution.forecast.metrics import clearly_better
 from attribution.forecast.model import MIN_CATEGORY_ROWS, MIN_OUTCOMES
 
 FEATURE_LABELS = {
@@ -63,11 +64,7 @@ def forecast_page(request):
             "features": _features(model) if model.kind == ForecastModel.Kind.LOGISTIC else [],
             "stages": _stages(model),
             "history": ForecastModel.objects.for_org(org).order_by("-version")[:10],
-            "beats_baseline": (
-                model.auc is not None
-                and model.baseline_auc is not None
-                and model.auc > model.baseline_auc
-            ),
+            "beats_baseline": clearly_better(model.auc, model.baseline_auc, model.calibration),
         }
     return render(request, "forecast/page.html", context)
 

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-__all__ = ["auc", "brier", "calibration"]
+__all__ = ["auc", "auc_standard_error", "brier", "calibration", "clearly_better"]
 
 
 def auc(won: Sequence[bool], p: Sequence[float]) -> float | None:
@@ -54,3 +54,28 @@ def calibration(won: Sequence[bool], p: Sequence[float], bins: int = 10) -> list
             }
         )
     return out
+
+
+def auc_standard_error(auc_value: float, n_pos: int, n_neg: int) -> float:
+    """Hanley and McNeil's (1982) standard error of an AUC over n_pos wins and n_neg losses."""
+    a = auc_value
+    q1, q2 = a / (2 - a), 2 * a * a / (1 + a)
+    variance = (a * (1 - a) + (n_pos - 1) * (q1 - a * a) + (n_neg - 1) * (q2 - a * a)) / (
+        n_pos * n_neg
+    )
+    return float(np.sqrt(max(variance, 0.0)))
+
+
+def clearly_better(
+    auc_value: float | None, baseline: float | None, calibration_bins: list[dict]
+) -> bool:
+    """Whether a model's holdout AUC beats the baseline's by more than two standard errors:
+    a gap inside the noise of a small or signal-free holdout is no gap. The win and loss
+    counts come from the calibration table (every holdout row is in one bin)."""
+    if auc_value is None or baseline is None:
+        return False
+    n = sum(b["n"] for b in calibration_bins)
+    n_pos = round(sum(b["observed"] * b["n"] for b in calibration_bins))
+    if n_pos == 0 or n_pos == n:
+        return False
+    return auc_value - baseline > 2 * auc_standard_error(auc_value, n_pos, n - n_pos)

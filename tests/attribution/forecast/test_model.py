@@ -7,11 +7,18 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from attribution.forecast.features import FeatureRow, Outcome
-from attribution.forecast.metrics import auc, brier, calibration
+from attribution.forecast.metrics import (
+    auc,
+    auc_standard_error,
+    brier,
+    calibration,
+    clearly_better,
+)
 from attribution.forecast.model import MIN_OUTCOMES, predict, stage_rates, train
 
 START = datetime(2025, 1, 1, tzinfo=UTC)
@@ -101,12 +108,14 @@ def test_a_model_trained_on_data_with_signal_beats_the_stage_base_rate():
     assert trained.kind == "logistic"
     assert e.auc > e.baseline_auc + 0.1
     assert e.brier < e.baseline_brier
+    assert clearly_better(e.auc, e.baseline_auc, e.calibration)
 
 
 def test_without_signal_the_model_does_not_pretend_to_beat_the_base_rate():
     e = train(_history(2000, signal=False)).evaluation
     assert abs(e.auc - 0.5) < 0.08
     assert e.brier >= e.baseline_brier - 0.01
+    assert not clearly_better(e.auc, e.baseline_auc, e.calibration)
 
 
 def test_the_holdout_is_the_newest_quarter_of_outcomes():
@@ -164,6 +173,19 @@ def test_auc_of_a_perfect_ranking_is_one_and_ties_count_half():
     assert auc([False, False, True, True], [0.1, 0.2, 0.8, 0.9]) == 1.0
     assert auc([False, True], [0.5, 0.5]) == 0.5
     assert auc([True, True], [0.1, 0.2]) is None
+
+
+def test_the_auc_standard_error_shrinks_with_more_outcomes():
+    # Hanley and McNeil's table: AUC 0.8 over 50 and 50 has a standard error near 0.044.
+    assert auc_standard_error(0.8, 50, 50) == pytest.approx(0.0438, abs=0.001)
+    assert auc_standard_error(0.8, 500, 500) < auc_standard_error(0.8, 50, 50)
+
+
+def test_a_gap_inside_the_noise_is_not_clearly_better():
+    bins = [{"n": 10, "observed": 0.5}] * 2  # 10 wins, 10 losses
+    assert not clearly_better(0.62, 0.55, bins)
+    assert clearly_better(0.95, 0.55, bins)
+    assert not clearly_better(None, 0.55, bins)
 
 
 def test_brier_of_certain_right_answers_is_zero():

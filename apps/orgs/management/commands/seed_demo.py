@@ -20,6 +20,7 @@ from apps.contacts.models import BlockedIdentifier, Contact, SourceRecord, Touch
 from apps.contacts.privacy import contact_erase
 from apps.contacts.services import contact_merge, contact_resolve
 from apps.deals.models import CallActivity, Deal
+from apps.forecast.demo import seed_forecast_demo
 from apps.integrations.models import SyncCursor, SyncRun, WebhookEvent
 from apps.integrations.services import credential_set
 from apps.kpis.models import AdSpend
@@ -95,6 +96,7 @@ class Command(BaseCommand):
                 self.stdout.write("Demo data already present.")
             else:
                 _seed(org, random.Random(seed), contacts)
+                seed_forecast_demo(org)  # after the rest: it learns from the demo's outcomes
                 self.stdout.write(f"Seeded {contacts} demo people.")
         self.stdout.write(
             self.style.SUCCESS(
