@@ -11,6 +11,7 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
+from apps.forecast.services import forecast_train
 from apps.payments.services import payout_snapshot_create
 from tests.factories import (
     ContactFactory,
@@ -75,6 +76,9 @@ def pages(team_a):
         setter=team_a.setter_member,
         paid_at=now - timedelta(hours=20),
     )
+    DealFactory(org=org, contact=contact, status="active", closed_at=None, value=Decimal("8000"),
+                closer=team_a.closer_member)  # fmt: skip
+    forecast_train(org=org)  # the probability column, the weighted pipeline, /forecast/
     today = timezone.localdate(timezone=org.tzinfo)
     snapshot = payout_snapshot_create(
         org=org, start=today - timedelta(days=30), end=today, actor=team_a.owner
@@ -95,6 +99,7 @@ def pages(team_a):
         "payouts": "/payments/payouts/",
         "payout": f"/payments/payouts/{snapshot.pk}/",
         "deals": "/deals/",
+        "forecast": "/forecast/",
         "settings": "/settings/",
         "audit": "/settings/audit/",
         "integrations": "/integrations/",
