@@ -27,6 +27,7 @@ from django.utils import timezone
 from apps.contacts.models import Contact, Touchpoint
 from apps.deals.models import Deal
 from apps.forecast.models import ForecastModel, Prediction
+from apps.kpis.selectors import deals_matching
 from apps.meetings.models import Meeting, PostCallForm
 from apps.orgs.models import Organization
 from attribution.forecast.features import FeatureRow, Outcome
@@ -264,18 +265,8 @@ def pipeline_weighted(*, org: Organization, deals: QuerySet[Deal]) -> list[Weigh
 
 
 def pipeline_for_filters(*, org: Organization, filters) -> list[WeightedPipeline]:
-    """The dashboard's card: the weighted pipeline of the deals its filters (a kpis Filters:
-    closer, setter, the contact's original source and campaign) select."""
-    qs = Deal.objects.for_org(org)
-    if filters.closer is not None:
-        qs = qs.filter(closer=filters.closer)
-    if filters.setter is not None:
-        qs = qs.filter(setter=filters.setter)
-    if filters.source is not None:
-        qs = qs.filter(contact__original_source=filters.source)
-    if filters.campaign is not None:
-        qs = qs.filter(contact__original_campaign=filters.campaign)
-    return pipeline_weighted(org=org, deals=qs)
+    """The dashboard's card: the weighted pipeline of the deals its filters select."""
+    return pipeline_weighted(org=org, deals=deals_matching(Deal.objects.for_org(org), filters))
 
 
 def with_probabilities(*, org: Organization, rows, kind: str) -> list:

@@ -50,6 +50,7 @@ __all__ = [
     "Filters",
     "base_counts",
     "dashboard_data",
+    "deals_matching",
     "filter_choices",
     "kpi_summary",
     "month_bounds",
@@ -145,17 +146,9 @@ _PAYMENTS = _Table("paid_at", "closer_id", "setter_id", "contact__")
 _REFUNDS = _Table("refunded_at", "payment__closer_id", "payment__setter_id", "payment__contact__")
 
 
-def _prepare(qs, table: _Table, *, org, ranges, dims, filters: Filters):
-    """Filters a raw queryset to the period and filters, and returns it with the group columns."""
-    tz = org.tzinfo
-    if ranges is not None:
-        when = Q(pk__in=[])
-        for start, end in ranges:
-            lo, hi = _local_bounds(org, start, end)
-            when |= Q(**{f"{table.date_field}__gte": lo, f"{table.date_field}__lt": hi})
-        qs = qs.filter(when)
-    else:
-        qs = qs.filter(**{f"{table.date_field}__isnull": False})
+def _filtered(qs, table: _Table, filters: Filters):
+    """The rows the dashboard's filters select: by rep, and by the contact's original source
+    and campaign ("" for a row without a contact)."""
     qs = qs.annotate(
         _source=Coalesce(F(f"{table.contact}original_source"), Value("")),
         _campaign=Coalesce(F(f"{table.contact}original_campaign"), Value("")),
@@ -168,6 +161,26 @@ def _prepare(qs, table: _Table, *, org, ranges, dims, filters: Filters):
         qs = qs.filter(_source=filters.source)
     if filters.campaign is not None:
         qs = qs.filter(_campaign=filters.campaign)
+    return qs
+
+
+def deals_matching(qs, filters: Filters):
+    """Deals (of any date, open ones included) as the dashboard's filters select them."""
+    return _filtered(qs, _DEALS, filters)
+
+
+def _prepare(qs, table: _Table, *, org, ranges, dims, filters: Filters):
+    """Filters a raw queryset to the period and filters, and returns it with the group columns."""
+    tz = org.tzinfo
+    if ranges is not None:
+        when = Q(pk__in=[])
+        for start, end in ranges:
+            lo, hi = _local_bounds(org, start, end)
+            when |= Q(**{f"{table.date_field}__gte": lo, f"{table.date_field}__lt": hi})
+        qs = qs.filter(when)
+    else:
+        qs = qs.filter(**{f"{table.date_field}__isnull": False})
+    qs = _filtered(qs, table, filters)
     columns = {}
     for dim in dims:
         if dim == "day":
