@@ -43,14 +43,17 @@ def calibration(won: Sequence[bool], p: Sequence[float], bins: int = 10) -> list
     order = np.argsort(scores, kind="stable")
     out = []
     for index, part in enumerate(np.array_split(order, min(bins, len(y))), start=1):
+        low, high = float(scores[part].min()), float(scores[part].max())
+        # The float mean of equal values can land one ulp outside them: kept within the bin.
+        predicted = min(max(float(scores[part].mean()), low), high)
         out.append(
             {
                 "decile": index,
                 "n": len(part),
-                "predicted": float(scores[part].mean()),
+                "predicted": predicted,
                 "observed": float(y[part].mean()),
-                "low": float(scores[part].min()),
-                "high": float(scores[part].max()),
+                "low": low,
+                "high": high,
             }
         )
     return out

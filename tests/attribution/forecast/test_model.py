@@ -193,6 +193,11 @@ def test_brier_of_certain_right_answers_is_zero():
     assert brier([True], [0.0]) == 1.0
 
 
+def test_a_bin_of_equal_predictions_predicts_exactly_that():
+    table = calibration([False] * 3, [0.2154834736182128] * 3, 1)
+    assert table[0]["predicted"] == 0.2154834736182128
+
+
 @settings(max_examples=60, deadline=None)
 @given(
     st.lists(st.tuples(st.booleans(), st.floats(0, 1)), min_size=0, max_size=300),
