@@ -80,6 +80,7 @@ INSTALLED_APPS = [
     "apps.kpis",
     "apps.integrations",
     "apps.api",
+    "apps.forecast",
 ]
 
 MIDDLEWARE = [

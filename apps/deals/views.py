@@ -6,6 +6,7 @@ from django.views.decorators.http import require_GET
 
 from apps.deals.forms import DealFilterForm
 from apps.deals.selectors import deal_ledger, deal_totals
+from apps.forecast.selectors import with_probabilities
 from apps.orgs.access import member_required
 from apps.orgs.calendar import org_today
 from apps.orgs.csv import csv_response
@@ -27,12 +28,14 @@ def deal_list(request):
     query = request.GET.copy()
     for name in ("format", "page"):
         query.pop(name, None)
+    page = Paginator(rows, 50).get_page(request.GET.get("page"))
+    page.object_list = with_probabilities(org=org, rows=page.object_list, kind="deal")
     context = {
         "form": form,
         "filters": filters,
         "start": start,
         "end": end,
-        "page": Paginator(rows, 50).get_page(request.GET.get("page")),
+        "page": page,
         "totals": totals,
         "query": query.urlencode(),
     }

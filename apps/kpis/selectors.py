@@ -53,6 +53,7 @@ __all__ = [
     "Filters",
     "base_counts",
     "dashboard_data",
+    "deals_matching",
     "filter_choices",
     "kpi_summary",
     "month_bounds",
@@ -147,19 +148,11 @@ _PAYMENTS = _Table("paid_at", "closer_id", "setter_id", "contact__")
 _REFUNDS = _Table("refunded_at", "payment__closer_id", "payment__setter_id", "payment__contact__")
 
 
-def _prepare(qs, table: _Table, *, org, ranges, dims, filters: Filters, traffic=None):
-    """Filters a raw queryset to the period and filters, and returns it with the group columns.
+def _filtered(qs, table: _Table, filters: Filters, *, dims=(), traffic=None):
+    """The rows the dashboard's filters select: by rep, and by the contact's original source,
+    campaign, CRM lead source and traffic type ("" for a row without a contact).
 
     ``traffic``: the org's traffic rules, needed for a traffic-type filter or grouping."""
-    tz = org.tzinfo
-    if ranges is not None:
-        when = Q(pk__in=[])
-        for start, end in ranges:
-            lo, hi = org_period_bounds(org, start, end)
-            when |= Q(**{f"{table.date_field}__gte": lo, f"{table.date_field}__lt": hi})
-        qs = qs.filter(when)
-    else:
-        qs = qs.filter(**{f"{table.date_field}__isnull": False})
     qs = qs.annotate(
         _source=Coalesce(F(f"{table.contact}original_source"), Value("")),
         _campaign=Coalesce(F(f"{table.contact}original_campaign"), Value("")),
@@ -181,6 +174,29 @@ def _prepare(qs, table: _Table, *, org, ranges, dims, filters: Filters, traffic=
         qs = qs.filter(_lead_source=filters.lead_source)
     if filters.traffic_type is not None:
         qs = qs.filter(_traffic_type=filters.traffic_type)
+    return qs
+
+
+def deals_matching(qs, filters: Filters, *, org: Organization):
+    """Deals (of any date, open ones included) as the dashboard's filters select them."""
+    traffic = traffic_rules(org=org) if filters.traffic_type is not None else None
+    return _filtered(qs, _DEALS, filters, traffic=traffic)
+
+
+def _prepare(qs, table: _Table, *, org, ranges, dims, filters: Filters, traffic=None):
+    """Filters a raw queryset to the period and filters, and returns it with the group columns.
+
+    ``traffic``: the org's traffic rules, needed for a traffic-type filter or grouping."""
+    tz = org.tzinfo
+    if ranges is not None:
+        when = Q(pk__in=[])
+        for start, end in ranges:
+            lo, hi = org_period_bounds(org, start, end)
+            when |= Q(**{f"{table.date_field}__gte": lo, f"{table.date_field}__lt": hi})
+        qs = qs.filter(when)
+    else:
+        qs = qs.filter(**{f"{table.date_field}__isnull": False})
+    qs = _filtered(qs, table, filters, dims=dims, traffic=traffic)
     columns = {}
     for dim in dims:
         if dim == "day":

@@ -6,6 +6,7 @@ from django.shortcuts import render
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET
 
+from apps.forecast.selectors import pipeline_for_filters
 from apps.kpis import charts
 from apps.kpis.activity import dashboard_activity
 from apps.kpis.cards import headline_cards, section_cards
@@ -104,6 +105,7 @@ def dashboard(request):
         "tables": tables,
         "figures": figures,
         "query": query.urlencode(),
+        "pipeline": pipeline_for_filters(org=org, filters=filters),
     }
     template = "kpis/dashboard.html#body" if request.htmx else "kpis/dashboard.html"
     response = render(request, template, context)

@@ -8,6 +8,7 @@ from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET, require_http_methods
 
+from apps.forecast.selectors import rep_open_deals, with_probabilities
 from apps.kpis.activity import rep_activity
 from apps.kpis.selectors import kpi_summary
 from apps.meetings import exports, selectors, services
@@ -45,6 +46,7 @@ def call_list(request):
         qs.select_related("contact", "closer", "setter", "pcf").order_by("-scheduled_at", "-pk"),
         50,
     ).get_page(request.GET.get("page"))
+    page.object_list = with_probabilities(org=org, rows=page.object_list, kind="call")
     query = request.GET.copy()
     for key in ("page", "format", "table"):
         query.pop(key, None)
@@ -303,7 +305,10 @@ def _portal_context(org, member, membership=None) -> dict:
     context = {
         "member": member,
         "today": today,
-        "upcoming": selectors.rep_calls_upcoming(org=org, member=member),
+        "upcoming": with_probabilities(
+            org=org, rows=selectors.rep_calls_upcoming(org=org, member=member), kind="call"
+        ),
+        "open_deals": rep_open_deals(org=org, member=member),
         "owed": owed,
         "month": selectors.rep_month_counts(org=org, member=member),
         "kpis": _rep_kpis(org, member, membership),

@@ -4,6 +4,7 @@ import uuid
 from decimal import Decimal
 
 from django.db import models
+from django.utils import timezone
 
 from apps.api.models import Activity
 from apps.api.services import (
@@ -13,6 +14,7 @@ from apps.api.services import (
     workspace_create,
 )
 from apps.contacts.models import BlockedIdentifier, ContactMerge, Suppression
+from apps.forecast.models import ForecastModel, Prediction
 from apps.integrations.models import Credential, SyncCursor, SyncRun, WebhookEvent
 from apps.kpis.models import DailyRollup, TrafficType
 from apps.meetings.models import CallTypeRule, HostAvailabilityWeek, PostCallFormConfig
@@ -53,6 +55,11 @@ def tenant_rows(team, marker: str) -> dict[str, models.Model]:
     payment = PaymentFactory(
         org=org, contact=contact, closer=team.other_closer_member, amount=amount
     )
+    deal = DealFactory(org=org, contact=contact, closer=team.other_closer_member)
+    # A model version's label is its number, kind and day: the org's pk keeps the number its own.
+    forecast = ForecastModel.objects.create(
+        org=org, version=100 + org.pk, trained_at=timezone.now(), kind="fallback", params={}
+    )
     snapshot = PayoutSnapshot.objects.create(
         org=org, period_start="2026-01-01", period_end="2026-01-31", currency="USD"
     )
@@ -79,7 +86,16 @@ def tenant_rows(team, marker: str) -> dict[str, models.Model]:
         "candidate": MergeCandidateFactory(
             org=org, contact_a=contact, contact_b=ContactFactory(org=org)
         ),
-        "deal": DealFactory(org=org, contact=contact, closer=team.other_closer_member),
+        "deal": deal,
+        "forecast_model": forecast,
+        "prediction": Prediction.objects.create(
+            org=org,
+            model=forecast,
+            deal=deal,
+            probability=0.5,
+            stage="deal_open",
+            scored_at=timezone.now(),
+        ),
         "activity": CallActivityFactory(org=org, contact=contact),
         "payment": payment,
         "refund": RefundFactory(payment=payment),

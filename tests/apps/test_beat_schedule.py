@@ -27,6 +27,11 @@ EXPECTED = {
         "*/15",
         "*",
     ),
+    "forecast: nightly deal-probability training": (
+        "apps.forecast.tasks.forecast_train_nightly",
+        "15",
+        "4",
+    ),
 }
 
 

@@ -17,6 +17,7 @@ from apps.api.services import (
     conversion_record,
     workspace_create,
 )
+from apps.forecast.services import forecast_train
 from apps.payments.services import payout_snapshot_create
 from tests.factories import (
     ContactFactory,
@@ -89,6 +90,9 @@ def pages(team_a):
         workspace=partner,
         data=ConversionInput(contact_id=contact.pk, conversion_type="sale", conversion_value=900),
     )
+    DealFactory(org=org, contact=contact, status="active", closed_at=None, value=Decimal("8000"),
+                closer=team_a.closer_member)  # fmt: skip
+    forecast_train(org=org)  # the probability column, the weighted pipeline, /forecast/
     today = timezone.localdate(timezone=org.tzinfo)
     snapshot = payout_snapshot_create(
         org=org, start=today - timedelta(days=30), end=today, actor=team_a.owner
@@ -110,6 +114,7 @@ def pages(team_a):
         "payouts": "/payments/payouts/",
         "payout": f"/payments/payouts/{snapshot.pk}/",
         "deals": "/deals/",
+        "forecast": "/forecast/",
         "settings": "/settings/",
         "audit": "/settings/audit/",
         "api-keys": "/settings/api/",

@@ -25,6 +25,7 @@ from apps.contacts.privacy import contact_erase
 from apps.contacts.services import contact_merge, contact_resolve
 from apps.demo import payloads
 from apps.demo.payloads import deliver
+from apps.forecast.demo import seed_forecast_demo
 from apps.integrations.models import SyncCursor, SyncRun
 from apps.integrations.services import credential_set
 from apps.kpis.demo import demo_team_extras
@@ -101,6 +102,7 @@ class Command(BaseCommand):
                 self.stdout.write("Demo data already present.")
             else:
                 _seed(org, random.Random(seed), contacts)
+                seed_forecast_demo(org)  # after the rest: it learns from the demo's outcomes
                 self.stdout.write(f"Seeded {contacts} demo people.")
         self.stdout.write(
             self.style.SUCCESS(
