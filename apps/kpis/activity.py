@@ -36,7 +36,7 @@ ActivityRows = dict[tuple[int, date], ActivityCounts]
 
 
 def _bounds(org: Organization, start: date, end: date):
-    from apps.payments.services import period_bounds
+    from apps.orgs.calendar import org_period_bounds as period_bounds
 
     return period_bounds(org, start, end)
 

@@ -78,7 +78,7 @@ def meeting_list_filtered(
 ) -> QuerySet[Meeting]:
     """The member's calls (a rep: their own) narrowed by ``filters``; dates in the org's zone,
     the end date inclusive."""
-    from apps.payments.services import period_bounds
+    from apps.orgs.calendar import org_period_bounds as period_bounds
 
     org = membership.org
     qs = meeting_list_for_member(membership=membership)

@@ -101,7 +101,7 @@ def utilization_by_host_week(
     """Every stored host week overlapping [start, end], with the calls booked on that host in
     it (cancelled calls and the old side of a reschedule free their slot: not counted).
     ``hosts``: only theirs (a rep's own; the dashboard's closer or setter filter)."""
-    from apps.payments.services import period_bounds
+    from apps.orgs.calendar import org_period_bounds as period_bounds
 
     first, last = week_start(start), week_start(end)
     weeks = HostAvailabilityWeek.objects.for_org(org).filter(
