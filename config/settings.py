@@ -78,6 +78,7 @@ INSTALLED_APPS = [
     "apps.payments",
     "apps.kpis",
     "apps.integrations",
+    "apps.marketing",
 ]
 
 MIDDLEWARE = [

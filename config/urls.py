@@ -55,6 +55,7 @@ urlpatterns = [
     path("contacts/", include("apps.contacts.urls")),
     path("payments/", include("apps.payments.urls")),
     path("deals/", include("apps.deals.urls")),
+    path("attribution/", include("apps.marketing.urls")),
     path("settings/", include("apps.orgs.urls")),
     path("integrations/sync/", include("apps.integrations.sync_urls")),
     path("integrations/", include("apps.integrations.urls")),

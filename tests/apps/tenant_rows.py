@@ -8,6 +8,7 @@ from django.db import models
 from apps.contacts.models import BlockedIdentifier, ContactMerge, Suppression
 from apps.integrations.models import Credential, SyncCursor, SyncRun, WebhookEvent
 from apps.kpis.models import DailyRollup
+from apps.marketing.models import Campaign, CampaignDay, ChannelMapping, Journey, JourneyState
 from apps.meetings.models import CallTypeRule, PostCallFormConfig
 from apps.orgs.models import AuditLog, Invitation, Membership
 from apps.payments.models import CommissionRule, CurrencyRate, PayoutLine, PayoutSnapshot
@@ -48,7 +49,17 @@ def tenant_rows(team, marker: str) -> dict[str, models.Model]:
     snapshot = PayoutSnapshot.objects.create(
         org=org, period_start="2026-01-01", period_end="2026-01-31", currency="USD"
     )
+    campaign = Campaign.objects.create(org=org, channel="meta", name=f"{org.slug}-campaign")
     return {
+        "campaign": campaign,
+        "campaign_day": CampaignDay.objects.create(
+            org=org, campaign=campaign, date="2026-01-01", spend=1
+        ),
+        "channel_mapping": ChannelMapping.objects.create(
+            org=org, source=f"{org.slug}-src", channel="meta"
+        ),
+        "journey": Journey.objects.create(org=org, contact=contact, kind="contact"),
+        "journey_state": JourneyState.objects.create(org=org),
         "contact": contact,
         "meeting": meeting,
         "pcf": PostCallFormFactory(meeting=meeting),
