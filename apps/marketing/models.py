@@ -147,6 +147,9 @@ class JourneyState(OrgOwnedModel):
 
     org = models.OneToOneField("orgs.Organization", on_delete=models.CASCADE, related_name="+")
     version = models.BigIntegerField(default=0)
+    # Random on every bump: a cache key built from it can never meet a result cached for
+    # another database that happened to reach the same version number (a restore, a test run).
+    token = models.CharField(max_length=32, blank=True)
     built_at = models.DateTimeField(null=True, blank=True)
 
     def __str__(self):

@@ -54,15 +54,16 @@ class Query:
     value: str = "net_cash"
     lookback_days: int = 90
 
-    def key(self, org_id: int, version: int, model: str, value: str) -> str:
+    def key(self, org_id: int, version: str, model: str, value: str) -> str:
         return (
             f"marketing:attr:{org_id}:v{version}:{self.start}:{self.end}:{model}:{value}"
             f":{self.lookback_days}"
         )
 
 
-def input_version(*, org: Organization) -> int:
-    return JourneyState.objects.filter(org=org).values_list("version", flat=True).first() or 0
+def input_version(*, org: Organization) -> str:
+    """The org's input token: changes with every change of what the figures are made of."""
+    return JourneyState.objects.filter(org=org).values_list("token", flat=True).first() or "0"
 
 
 def journeys_built(*, org: Organization) -> bool:

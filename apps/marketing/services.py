@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import uuid
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -47,15 +48,15 @@ BATCH = 2000
 # --- input version ---------------------------------------------------------------------------
 
 
-def journey_state_bump(*, org: Organization, built: bool = False) -> int:
+def journey_state_bump(*, org: Organization, built: bool = False) -> str:
     """A new input version for the org's attribution figures (every cached result keyed by
     the old one is dead from now on)."""
     state, _ = JourneyState.objects.get_or_create(org=org)
-    changes = {"version": F("version") + 1}
+    changes = {"version": F("version") + 1, "token": uuid.uuid4().hex}
     if built:
         changes["built_at"] = timezone.now()
     JourneyState.objects.filter(pk=state.pk).update(**changes)
-    return JourneyState.objects.values_list("version", flat=True).get(pk=state.pk)
+    return changes["token"]
 
 
 # --- journeys --------------------------------------------------------------------------------
