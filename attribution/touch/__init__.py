@@ -1,4 +1,5 @@
-"""Multi-touch attribution weights (first, last, linear, time-decay, position)."""
+"""Attribution: journeys (journeys.py), every model (models.py), paths, budget advice; weights.py
+keeps the original touch-weight helpers (first, last, linear, time_decay, position)."""
 
 from attribution.touch.weights import (
     DEFAULT_HALF_LIFE,

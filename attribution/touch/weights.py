@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from decimal import ROUND_DOWN, ROUND_HALF_EVEN, Context, Decimal, localcontext
+from decimal import ROUND_FLOOR, ROUND_HALF_EVEN, Context, Decimal, localcontext
 from itertools import pairwise
 from typing import Literal
 
@@ -18,6 +18,8 @@ __all__ = [
     "Model",
     "allocate",
     "attribution_weights",
+    "normalised",
+    "round_to_total",
 ]
 
 Model = Literal["first", "last", "linear", "time_decay", "position"]
@@ -84,6 +86,15 @@ def _raw_weights(
     raise ValueError(f"unknown attribution model {model!r}")
 
 
+def normalised(raw: Sequence[Decimal]) -> tuple[Decimal, ...]:
+    """Non-negative ``raw`` scaled to weights of 12 decimals that sum to exactly 1 (all zero:
+    even weights); empty in, empty out."""
+    if not raw:
+        return ()
+    with localcontext(_CONTEXT):
+        return _normalise(list(raw))
+
+
 def _normalise(raw: list[Decimal]) -> tuple[Decimal, ...]:
     total = sum(raw, Decimal(0))
     if total == 0:
@@ -108,10 +119,31 @@ def allocate(
     if not weights:
         return ()
     with localcontext(_CONTEXT):
-        exact = [amount * w for w in weights]
-        shares = [e.quantize(quantum, rounding=ROUND_DOWN) for e in exact]
-        leftover = int((amount - sum(shares, Decimal(0))) / quantum)
-        order = sorted(range(len(shares)), key=lambda i: (-(exact[i] - shares[i]), i))
-        for i in order[: max(leftover, 0)]:
-            shares[i] += quantum
+        return round_to_total([amount * w for w in weights], amount, quantum=quantum)
+
+
+def round_to_total(
+    exact: Sequence[Decimal], total: Decimal, *, quantum: Decimal = Decimal("0.01")
+) -> tuple[Decimal, ...]:
+    """``exact`` amounts rounded to multiples of ``quantum`` that add up to ``total`` exactly.
+
+    ``total`` must be a multiple of ``quantum`` (it normally is ``sum(exact)`` rounded).
+    Largest-remainder rounding: every amount is rounded down (towards minus infinity, so a
+    negative refund share rounds like a positive one), then the missing quanta go to the amounts
+    that lost the most, earliest first on a tie; if the floors overshoot (``total`` below the
+    exact sum), the quanta come off the amounts that lost the least, last first on a tie.
+    """
+    if not exact:
+        return ()
+    with localcontext(_CONTEXT):
+        shares = [e.quantize(quantum, rounding=ROUND_FLOOR) for e in exact]
+        leftover = int(((total - sum(shares, Decimal(0))) / quantum).to_integral_value())
+        if leftover >= 0:
+            order = sorted(range(len(shares)), key=lambda i: (-(exact[i] - shares[i]), i))
+            step = quantum
+        else:
+            order = sorted(range(len(shares)), key=lambda i: (exact[i] - shares[i], -i))
+            step, leftover = -quantum, -leftover
+        for k in range(leftover):
+            shares[order[k % len(order)]] += step
         return tuple(shares)

@@ -8,6 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from attribution.touch import MODELS, allocate, attribution_weights
+from attribution.touch.weights import normalised, round_to_total
 
 T0 = datetime(2026, 3, 1, tzinfo=UTC)
 
@@ -134,3 +135,34 @@ def test_weights_are_non_negative_and_sum_to_exactly_one(
     shares = allocate(amount, weights)
     assert sum(shares) == amount
     assert all(s >= 0 for s in shares)
+
+
+def test_round_to_total_keeps_the_total_with_negative_shares() -> None:
+    exact = [Decimal("-33.333"), Decimal("-33.333"), Decimal("16.666")]
+
+    shares = round_to_total(exact, Decimal("-50.00"))
+
+    assert shares == (Decimal("-33.33"), Decimal("-33.33"), Decimal("16.66"))
+    assert sum(shares) == Decimal("-50.00")
+
+
+def test_round_to_total_takes_quanta_back_when_the_floors_overshoot() -> None:
+    shares = round_to_total([Decimal("0.004"), Decimal("0.009")], Decimal("0.00"))
+
+    assert shares == (Decimal("0.00"), Decimal("0.00"))
+    assert round_to_total([], Decimal(0)) == ()
+
+
+def test_allocate_splits_a_negative_amount_to_the_cent() -> None:
+    weights = attribution_weights(_journey(0, 1, 2), model="linear")
+
+    assert sum(allocate(Decimal("-100.00"), weights)) == Decimal("-100.00")
+
+
+def test_normalised_scales_to_exactly_one_and_spreads_all_zero_evenly() -> None:
+    assert normalised([Decimal(1), Decimal(2), Decimal(1)]) == (
+        Decimal("0.25"),
+        Decimal("0.5"),
+        Decimal("0.25"),
+    )
+    assert normalised([Decimal(0), Decimal(0)]) == (Decimal("0.5"), Decimal("0.5"))
