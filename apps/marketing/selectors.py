@@ -24,7 +24,7 @@ from apps.marketing.models import CampaignDay, ChannelMapping, Journey, JourneyK
 from apps.orgs.models import Organization
 from attribution.kpis.compute import safe_ratio
 from attribution.touch import budget, journeys, models, paths
-from attribution.touch.channel_map import channel_for
+from attribution.touch.channel_map import CHANNEL_LABELS, channel_for
 
 __all__ = [
     "DATA_DRIVEN",
@@ -143,7 +143,7 @@ def _compute(*, org, query: Query, model: str, value: str) -> dict:
             org=org, query=query, value=value, mapping=mapping
         )
     label = "net cash" if value == "net_cash" else "revenue"
-    credit = models.credit(population, model=model, value_label=label)
+    credit = models.credit(population, model=model, value_label=label, labels=CHANNEL_LABELS)
     top = paths.top_paths(converting, limit=10)
     return {
         "model": model,

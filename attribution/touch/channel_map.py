@@ -9,7 +9,7 @@ from collections.abc import Mapping
 
 from attribution.touch.channels import normalize_channel
 
-__all__ = ["CRM", "DEFAULT_CHANNELS", "DIRECT", "channel_for"]
+__all__ = ["CHANNEL_LABELS", "CRM", "DEFAULT_CHANNELS", "DIRECT", "channel_for"]
 
 DIRECT = "direct"
 CRM = "crm"
@@ -58,3 +58,19 @@ def channel_for(source: str | None, *, kind: str = "", mapping: Mapping[str, str
     if key in mapping:
         return mapping[key]
     return DEFAULT_CHANNELS.get(key, key)
+
+
+# How the data-driven models' sentences name the default channels ("Without YouTube, ...").
+CHANNEL_LABELS: dict[str, str] = {
+    "meta": "Meta",
+    "google": "Google",
+    "youtube": "YouTube",
+    "tiktok": "TikTok",
+    "linkedin": "LinkedIn",
+    "x": "X",
+    "bing": "Bing",
+    "email": "Email",
+    "direct": "Direct",
+    "crm": "CRM",
+    "other": "Other channels",
+}

@@ -159,6 +159,7 @@ def test_a_data_driven_model_is_computed_by_the_task_and_the_page_says_so(client
     again = client.get(URL, params, headers={"HX-Request": "true"})
     body = again.content.decode()
     assert "Computing" not in body
+    assert "of conversions would be lost" in body  # the model explains itself
     assert 'id="attribution-body"' in body and "<html" not in body
 
 
