@@ -24,6 +24,7 @@ from apps.integrations.models import SyncCursor, SyncRun, WebhookEvent
 from apps.integrations.services import credential_set
 from apps.kpis.models import AdSpend
 from apps.kpis.services import rollup_rebuild
+from apps.marketing.demo import seed_marketing_demo
 from apps.meetings.models import (
     CallType,
     CallTypeRule,
@@ -166,6 +167,7 @@ def _seed(org, rng: random.Random, n_people: int) -> None:
     _ensure_refund(org)
     _integration_samples(org, now)
     _payout_sample(org, now)
+    seed_marketing_demo(org, rng=rng)
     # Signals keep rollups current row by row; one rebuild makes the demo's cubes exact.
     rollup_rebuild(org=org)
 
