@@ -179,7 +179,7 @@ def _pending_key(key: str) -> str:
 
 def attribution_result(
     *, org: Organization, query: Query, model: str | None = None, value: str | None = None,
-    compute: bool = False,
+    compute: bool = False, version: str | None = None,
 ) -> dict | None:  # fmt: skip
     """One model's credit for the query's period, lookback and value, cached by input version.
 
@@ -191,7 +191,7 @@ def attribution_result(
 
     model = model or query.model
     value = value or query.value
-    version = input_version(org=org)
+    version = version if version is not None else input_version(org=org)
     key = query.key(org.pk, version, model, value)
     cached = cache.get(key)
     if cached is not None:
@@ -288,8 +288,8 @@ def leads_by_campaign(*, org: Organization, start: date, end: date, mapping) -> 
     return out
 
 
-def _base(*, org, query: Query, mapping) -> dict:
-    key = f"marketing:base:{org.pk}:v{input_version(org=org)}:{query.start}:{query.end}"
+def _base(*, org, query: Query, mapping, version: str) -> dict:
+    key = f"marketing:base:{org.pk}:v{version}:{query.start}:{query.end}"
     cached = cache.get(key)
     if cached is not None:
         return cached
@@ -384,13 +384,16 @@ def attribution_report(
     """Everything the page shows for the query. ``compute``: data-driven results are computed
     here rather than by the task (the command). ``compare``: every model's credit per channel."""
     mapping = channel_table(org=org)
+    version = input_version(org=org)
     report = Report(query=query)
-    chosen = attribution_result(org=org, query=query, compute=compute)
+    chosen = attribution_result(org=org, query=query, compute=compute, version=version)
     other_value = "revenue" if query.value == "net_cash" else "net_cash"
-    other = attribution_result(org=org, query=query, value=other_value, compute=compute)
+    other = attribution_result(
+        org=org, query=query, value=other_value, compute=compute, version=version
+    )
     if chosen is None or other is None:
         report.pending.append(query.model)
-    base = _base(org=org, query=query, mapping=mapping)
+    base = _base(org=org, query=query, mapping=mapping, version=version)
     chosen_ch, chosen_camp = _credited(chosen)
     other_ch, other_camp = _credited(other)
     by_value = {query.value: (chosen_ch, chosen_camp), other_value: (other_ch, other_camp)}
@@ -445,7 +448,9 @@ def attribution_report(
     )
     if compare:
         for name in MODEL_NAMES:
-            result = attribution_result(org=org, query=query, model=name, compute=compute)
+            result = attribution_result(
+                org=org, query=query, model=name, compute=compute, version=version
+            )
             if result is None:
                 report.pending.append(name)
                 continue
