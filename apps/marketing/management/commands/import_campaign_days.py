@@ -1,7 +1,7 @@
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand
 
-from apps.marketing.services import CampaignDayImportError, campaign_days_import
-from apps.orgs.models import Organization
+from apps.kpis.management.commands.import_ad_spend import import_csv_file
+from apps.marketing.services import campaign_days_import
 
 
 class Command(BaseCommand):
@@ -16,18 +16,10 @@ class Command(BaseCommand):
         parser.add_argument("path")
 
     def handle(self, *args, **options):
-        org = Organization.objects.filter(slug=options["org_slug"]).first()
-        if org is None:
-            raise CommandError(f"no organisation with the slug {options['org_slug']!r}")
-        try:
-            with open(options["path"], newline="", encoding="utf-8-sig") as handle:
-                saved = campaign_days_import(org=org, file=handle)
-        except OSError as exc:
-            raise CommandError(f"cannot read {options['path']}: {exc.strerror}") from None
-        except UnicodeDecodeError:
-            raise CommandError(f"{options['path']} is not UTF-8 text") from None
-        except CampaignDayImportError as exc:
-            for number, message in exc.lines:
-                self.stderr.write(f"line {number}: {message}")
-            raise CommandError(f"{len(exc.lines)} error(s); nothing was imported.") from None
-        self.stdout.write(self.style.SUCCESS(f"Imported {len(saved)} campaign day(s)."))
+        import_csv_file(
+            self,
+            org_slug=options["org_slug"],
+            path=options["path"],
+            importer=campaign_days_import,
+            noun="campaign day",
+        )
