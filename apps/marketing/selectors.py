@@ -42,6 +42,9 @@ DATA_DRIVEN = frozenset({"markov", "shapley"})
 VALUES = ("net_cash", "revenue")
 _KIND = {"net_cash": JourneyKind.PAYMENT, "revenue": JourneyKind.DEAL}
 CACHE_SECONDS = 24 * 3600
+# A rule-based model over more conversions than this is computed by the task too: on a cache
+# miss the page answers at once ("computing…") instead of spending seconds in the request.
+INLINE_JOURNEYS = 2000
 PENDING_SECONDS = 600
 ZERO = Decimal(0)
 
@@ -77,11 +80,24 @@ def channel_table(*, org: Organization) -> dict[str, str]:
 # --- journeys --------------------------------------------------------------------------------
 
 
-def _touch(raw: list, mapping: dict[str, str]) -> journeys.Touch:
+class _Channels(dict):
+    """(normalised source, touch kind) -> channel, for one read of many journeys: the same few
+    sources repeat over every touch."""
+
+    def __init__(self, mapping: dict[str, str]):
+        super().__init__()
+        self.mapping = mapping
+
+    def __missing__(self, key: tuple[str, str]) -> str:
+        self[key] = channel = channel_for(key[0], kind=key[1], mapping=self.mapping)
+        return channel
+
+
+def _touch(raw: list, channels: _Channels) -> journeys.Touch:
     at, source, campaign, kind, milestone = raw
     return journeys.Touch(
         at=datetime.fromtimestamp(at, tz=UTC),
-        channel=channel_for(source, kind=kind, mapping=mapping),
+        channel=channels[source, kind],
         campaign=campaign,
         kind=kind,
         milestone=milestone or None,
@@ -94,10 +110,14 @@ def _converting(*, org, query: Query, value: str, mapping) -> list[journeys.Jour
         org=org, kind=_KIND[value], converted_at__gte=lo, converted_at__lt=hi
     ).values_list("pk", "touches", "converted_at", "value")
     out = []
+    channels = _Channels(mapping)
+    lookback = query.lookback_days * 86400
     for pk, touches, converted_at, amount in rows.iterator(chunk_size=5000):
+        # Touches older than the lookback are dropped before they are built (in_window would).
+        oldest = converted_at.timestamp() - lookback
         journey = journeys.Journey(
             key=str(pk),
-            touches=tuple(_touch(t, mapping) for t in touches),
+            touches=tuple(_touch(t, channels) for t in touches if t[0] >= oldest - 1),
             converted_at=converted_at,
             value=amount,
         )
@@ -120,8 +140,9 @@ def _not_converting(*, org, query: Query, value: str, mapping) -> list[journeys.
     )
     lo_s, hi_s = lo.timestamp(), hi.timestamp()
     out = []
+    channels = _Channels(mapping)
     for pk, touches in rows.iterator(chunk_size=5000):
-        inside = tuple(_touch(t, mapping) for t in touches if lo_s <= t[0] < hi_s)
+        inside = tuple(_touch(t, channels) for t in touches if lo_s <= t[0] < hi_s)
         if inside:
             out.append(journeys.Journey(key=str(pk), touches=inside, converted_at=None, value=ZERO))
     return out
@@ -173,6 +194,14 @@ def _path_dict(path: paths.PathStat) -> dict:
     }
 
 
+def _large(*, org, query: Query, value: str) -> bool:
+    lo, hi = _local_bounds(org, query.start, query.end)
+    conversions = Journey.objects.filter(
+        org=org, kind=_KIND[value], converted_at__gte=lo, converted_at__lt=hi
+    )
+    return conversions[INLINE_JOURNEYS : INLINE_JOURNEYS + 1].exists()
+
+
 def _pending_key(key: str) -> str:
     return f"{key}:pending"
 
@@ -183,8 +212,9 @@ def attribution_result(
 ) -> dict | None:  # fmt: skip
     """One model's credit for the query's period, lookback and value, cached by input version.
 
-    A data-driven model not yet cached is enqueued (once) and None returned, unless
-    ``compute`` (the task and the command), which computes it here.
+    A data-driven model not yet cached, or any model over more than ``INLINE_JOURNEYS``
+    conversions, is enqueued (once) and None returned, unless ``compute`` (the task and the
+    command), which computes it here.
     """
     from apps.marketing.tasks import attribution_compute_task
     from apps.orgs.background import enqueue
@@ -196,7 +226,7 @@ def attribution_result(
     cached = cache.get(key)
     if cached is not None:
         return cached
-    if model in DATA_DRIVEN and not compute:
+    if not compute and (model in DATA_DRIVEN or _large(org=org, query=query, value=value)):
         if cache.add(_pending_key(key), 1, timeout=PENDING_SECONDS):
             enqueue(
                 attribution_compute_task,
@@ -504,7 +534,7 @@ def journeys_behind(
 ) -> tuple[list[dict], int]:
     """The converting journeys of the period (chosen value, lookback) with a touch of this
     channel (and campaign): what a figure of the page is made of. (rows, how many in all)."""
-    mapping = channel_table(org=org)
+    channels = _Channels(channel_table(org=org))
     lo, hi = _local_bounds(org, query.start, query.end)
     rows = (
         Journey.objects.filter(
@@ -519,15 +549,15 @@ def journeys_behind(
         journey = journeys.in_window(
             journeys.Journey(
                 key=str(row.pk),
-                touches=tuple(_touch(t, mapping) for t in row.touches),
+                touches=tuple(_touch(t, channels) for t in row.touches),
                 converted_at=row.converted_at,
                 value=row.value,
             ),
             lookback_days=query.lookback_days,
         )
         touches = journey.touches
-        channels = [t.channel for t in touches] or ["direct"]
-        if channel is not None and channel not in channels:
+        path = [t.channel for t in touches] or ["direct"]
+        if channel is not None and channel not in path:
             continue
         if campaign is not None and not any(
             t.campaign == campaign and (channel is None or t.channel == channel) for t in touches
@@ -540,7 +570,7 @@ def journeys_behind(
                     "contact": row.contact,
                     "converted_at": row.converted_at,
                     "value": row.value,
-                    "path": channels,
+                    "path": path,
                     "touches": touches,
                 }
             )

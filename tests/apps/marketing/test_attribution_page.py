@@ -231,3 +231,19 @@ def test_bad_filters_fall_back_and_say_so(client, team_a):
     assert response.status_code == 200
     assert response.context["query"].model == "linear"
     assert response.context["query"].lookback_days == 90
+
+
+def test_a_large_period_is_computed_in_the_background_and_the_page_polls(
+    client, team_a, worked, monkeypatch
+):
+    from apps.marketing import selectors
+
+    org, first, last = worked
+    monkeypatch.setattr(selectors, "INLINE_JOURNEYS", 0)
+    client.force_login(team_a.manager)
+    params = {"month": f"{first:%Y-%m}", "model": "linear", "value": "revenue"}
+    body = client.get(URL, params).content.decode()
+    assert "Computing linear" in body and 'hx-trigger="load delay:2s"' in body
+    # The task (eager in tests) has cached it: the poll gets the figures.
+    polled = client.get(URL, params, headers={"HX-Request": "true"}).content.decode()
+    assert "Computing" not in polled and "$30,000.00" in polled
