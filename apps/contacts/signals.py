@@ -13,3 +13,7 @@ from django.dispatch import Signal
 #   moments: list of aware datetimes (first_seen_at before and after the change)
 #   moved_contact_ids: contacts whose source or campaign changed (all their rows move)
 contacts_bulk_changed = Signal()
+
+# Sent by bulk writes of the rows a contact's journey is made of (touchpoints, deals), which
+# send no post_save, with keyword arguments org_id: int and contact_ids: list of contact ids.
+journey_rows_bulk_changed = Signal()

@@ -20,7 +20,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from apps.contacts.models import Contact, Provider
-from apps.contacts.signals import contacts_bulk_changed
+from apps.contacts.signals import contacts_bulk_changed, journey_rows_bulk_changed
 from apps.deals.models import Deal
 from apps.meetings.models import CallType, Meeting
 from apps.orgs.bulk import bulk_insert
@@ -298,6 +298,9 @@ def deals_upsert_from_crm_many(
             # bulk writes send no post_save: tell the rollups which days moved.
             contacts_bulk_changed.send(
                 sender=Deal, org_id=org.pk, moments=moments, moved_contact_ids=[]
+            )
+            journey_rows_bulk_changed.send(
+                sender=Deal, org_id=org.pk, contact_ids=[d.contact_id for d in new + dirty]
             )
 
         folding = _contacts_with_pcf_deals(org, {deal.contact_id for deal, _, _ in entries})

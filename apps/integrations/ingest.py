@@ -48,6 +48,7 @@ from apps.contacts.services import (
     namesakes_window,
     source_records_upsert_many,
 )
+from apps.contacts.signals import journey_rows_bulk_changed
 from apps.deals.models import CallActivity, Deal
 from apps.deals.services import deals_upsert_from_crm_many
 from apps.meetings.models import Meeting
@@ -337,6 +338,12 @@ def _ingest_typeform_many(
     insert_rows(Touchpoint, new)
     if dirty:
         Touchpoint.objects.bulk_update(dirty, sorted(dirty_fields))
+    if new or dirty:
+        journey_rows_bulk_changed.send(
+            sender=Touchpoint,
+            org_id=org.pk,
+            contact_ids=[row["contact_id"] for row in new] + [t.contact_id for t in dirty],
+        )
     return outcomes
 
 

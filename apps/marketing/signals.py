@@ -3,7 +3,9 @@ or delete of a touchpoint, call, deal, payment or refund enqueues, after the com
 of the contacts it touched (before and after the change). Campaign days, ad spend and the
 channel table bump the input version (they are read live, not stored in journeys).
 
-Queryset ``update()``/``bulk_create`` send no signals: the nightly rebuild covers those.
+Bulk writes of touchpoints and deals announce themselves (``journey_rows_bulk_changed``); a
+merge or unmerge is heard through the loser's ``merged_into``. Other queryset ``update()`` and
+``bulk_create`` calls send no signals: the nightly rebuild covers those.
 """
 
 from __future__ import annotations
@@ -14,7 +16,8 @@ import threading
 from django.db import transaction
 from django.db.models.signals import post_delete, post_init, post_save
 
-from apps.contacts.models import Touchpoint
+from apps.contacts.models import Contact, Touchpoint
+from apps.contacts.signals import journey_rows_bulk_changed
 from apps.deals.models import Deal
 from apps.kpis.models import AdSpend
 from apps.marketing.models import Campaign, CampaignDay, ChannelMapping
@@ -56,6 +59,25 @@ def _refund_changed(sender, instance, **kwargs):
         _register(instance.org_id, {contact_id})
 
 
+def _contact_snapshot(sender, instance, **kwargs):
+    instance._journey_merged_into = instance.__dict__.get("merged_into_id")
+
+
+def _contact_changed(sender, instance, **kwargs):
+    # A merge moves the loser's rows to the winner with update() (no signals), then saves the
+    # loser with merged_into set; an unmerge moves them back and clears it: both contacts'
+    # journeys are rebuilt.
+    old = getattr(instance, "_journey_merged_into", None)
+    new = instance.__dict__.get("merged_into_id")
+    instance._journey_merged_into = new
+    if instance.org_id is not None and old != new:
+        _register(instance.org_id, {pk for pk in (instance.pk, old, new) if pk})
+
+
+def _bulk_changed(sender, *, org_id, contact_ids, **kwargs):
+    _register(org_id, {pk for pk in contact_ids if pk})
+
+
 def _live_changed(sender, instance, **kwargs):
     if getattr(instance, "org_id", None) is not None:
         _register(instance.org_id, set())
@@ -93,6 +115,9 @@ def connect() -> None:
     post_delete.connect(
         _refund_changed, sender=Refund, dispatch_uid="marketing-journeys-refund-del"
     )
+    post_init.connect(_contact_snapshot, sender=Contact, dispatch_uid="marketing-contact-init")
+    post_save.connect(_contact_changed, sender=Contact, dispatch_uid="marketing-contact-save")
+    journey_rows_bulk_changed.connect(_bulk_changed, dispatch_uid="marketing-journeys-bulk")
     for model in _LIVE:
         uid = f"marketing-live-{model._meta.label_lower}"
         post_save.connect(_live_changed, sender=model, dispatch_uid=f"{uid}-save")

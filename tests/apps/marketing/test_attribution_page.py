@@ -238,7 +238,7 @@ def test_a_large_period_is_computed_in_the_background_and_the_page_polls(
 ):
     from apps.marketing import selectors
 
-    org, first, last = worked
+    _org, first, _last = worked
     monkeypatch.setattr(selectors, "INLINE_JOURNEYS", 0)
     client.force_login(team_a.manager)
     params = {"month": f"{first:%Y-%m}", "model": "linear", "value": "revenue"}

@@ -145,3 +145,24 @@ def test_the_lookback_drops_older_touches(team_a):
 def test_a_rebuild_marks_the_org_built(team_a):
     rebuild(team_a.org)
     assert JourneyState.objects.get(org=team_a.org).built_at is not None
+
+
+def test_a_merge_and_its_undo_move_the_journeys(team_a, django_capture_on_commit_callbacks):
+    from apps.contacts.models import ContactMerge
+    from apps.contacts.services import contact_merge, contact_unmerge
+
+    org = team_a.org
+    first, _last = past_month(2)
+    day = first + timedelta(days=5)
+    winner = journey(org, day, [("google", "brand")], cash=100)
+    loser = ContactFactory(org=org)
+    touch(org, loser, day - timedelta(days=1), "fb", "spring")
+    rebuild(org)
+    with django_capture_on_commit_callbacks(execute=True):
+        contact_merge(org=org, winner=winner, loser=loser, actor=None, reason="same person")
+    row = Journey.objects.get(org=org, kind="payment")
+    assert [t[1] for t in row.touches] == ["fb", "google"]
+    with django_capture_on_commit_callbacks(execute=True):
+        contact_unmerge(org=org, merge=ContactMerge.objects.get(org=org), actor=None)
+    row = Journey.objects.get(org=org, kind="payment")
+    assert [t[1] for t in row.touches] == ["google"]
