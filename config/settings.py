@@ -81,6 +81,7 @@ INSTALLED_APPS = [
     "apps.integrations",
     "apps.api",
     "apps.forecast",
+    "apps.marketing",
 ]
 
 MIDDLEWARE = [

@@ -58,6 +58,7 @@ urlpatterns = [
     path("settings/api/", include("apps.api.site_urls")),
     path("conversions/", include("apps.api.conversion_urls")),
     path("forecast/", include("apps.forecast.urls")),
+    path("attribution/", include("apps.marketing.urls")),
     path("settings/", include("apps.orgs.urls")),
     path("integrations/sync/", include("apps.integrations.sync_urls")),
     path("integrations/", include("apps.integrations.urls")),

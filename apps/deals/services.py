@@ -18,6 +18,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from apps.contacts.models import Contact, Provider
+from apps.contacts.signals import journey_rows_bulk_changed
 from apps.deals.models import Deal
 from apps.kpis.invalidation import rollups_invalidate
 from apps.meetings.services import contact_setter_calls, setter_from_calls
@@ -249,6 +250,9 @@ def deals_upsert_from_crm_many(
         if new or dirty:
             # bulk writes send no post_save: tell the rollups which days moved.
             rollups_invalidate(org_id=org.pk, moments=moments)
+            journey_rows_bulk_changed.send(
+                sender=Deal, org_id=org.pk, contact_ids=[d.contact_id for d in new + dirty]
+            )
 
         folding = _contacts_with_pcf_deals(org, {deal.contact_id for deal, _, _ in entries})
         recredit: set[int] = set()

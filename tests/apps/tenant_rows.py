@@ -17,6 +17,7 @@ from apps.contacts.models import BlockedIdentifier, ContactMerge, Suppression
 from apps.forecast.models import ForecastModel, Prediction
 from apps.integrations.models import Credential, SyncCursor, SyncRun, WebhookEvent
 from apps.kpis.models import DailyRollup, TrafficType
+from apps.marketing.models import Campaign, CampaignDay, ChannelMapping, Journey, JourneyState
 from apps.meetings.models import CallTypeRule, HostAvailabilityWeek, PostCallFormConfig
 from apps.notifications.models import Channel, Delivery, NotificationSettings, Rep, RepSlackUser
 from apps.orgs.models import AuditLog, Invitation, Membership
@@ -63,6 +64,7 @@ def tenant_rows(team, marker: str) -> dict[str, models.Model]:
     snapshot = PayoutSnapshot.objects.create(
         org=org, period_start="2026-01-01", period_end="2026-01-31", currency="USD"
     )
+    campaign = Campaign.objects.create(org=org, channel="meta", name=f"{org.slug}-campaign")
     workspace = workspace_create(
         org=org, name=f"{marker} {org.slug}", permissions=["read", "convert"], actor=None
     )
@@ -77,6 +79,15 @@ def tenant_rows(team, marker: str) -> dict[str, models.Model]:
         "api_key": api_key,
         "conversion": conversion,
         "api_activity": Activity.objects.get(org=org, target_id=str(conversion.pk)),
+        "campaign": campaign,
+        "campaign_day": CampaignDay.objects.create(
+            org=org, campaign=campaign, date="2026-01-01", spend=1
+        ),
+        "channel_mapping": ChannelMapping.objects.create(
+            org=org, source=f"{org.slug}-src", channel="meta"
+        ),
+        "journey": Journey.objects.create(org=org, contact=contact, kind="contact"),
+        "journey_state": JourneyState.objects.create(org=org),
         "contact": contact,
         "meeting": meeting,
         "pcf": PostCallFormFactory(meeting=meeting),

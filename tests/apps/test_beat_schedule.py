@@ -21,6 +21,11 @@ EXPECTED = {
         "*",
     ),
     "kpis: nightly rollup rebuild": ("apps.kpis.tasks.rollup_rebuild_nightly", "30", "3"),
+    "marketing: nightly journey rebuild": (
+        "apps.marketing.tasks.journeys_rebuild_nightly",
+        "45",
+        "3",
+    ),
     "ops: beat heartbeat": ("apps.ops.tasks.beat_heartbeat_task", "*", "*"),
     "notifications: daily reports and alerts": (
         "apps.notifications.tasks.notifications_tick_task",

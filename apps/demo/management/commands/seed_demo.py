@@ -31,6 +31,7 @@ from apps.integrations.services import credential_set
 from apps.kpis.demo import demo_team_extras
 from apps.kpis.models import AdSpend
 from apps.kpis.services import rollup_rebuild
+from apps.marketing.demo import seed_marketing_demo
 from apps.meetings.models import (
     CallTypeRule,
     Meeting,
@@ -174,6 +175,7 @@ def _seed(org, rng: random.Random, n_people: int) -> None:
     _payout_sample(org, now)
     seed_api_demo(org=org, rng=rng, contacts=[person.contact for person in people[:-1]])
     notifications_seed_demo(org=org, now=now)
+    seed_marketing_demo(org, rng=rng)
     # The services keep the rollups current; one rebuild makes the demo's cubes exact at once.
     rollup_rebuild(org=org)
 

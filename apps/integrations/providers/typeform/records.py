@@ -7,6 +7,7 @@ from typing import Any
 
 from apps.contacts.models import Contact, Touchpoint, TouchpointKind
 from apps.contacts.services import SourceRecordRow, source_records_upsert_many
+from apps.contacts.signals import journey_rows_bulk_changed
 from apps.integrations.ingest_context import IngestContext, combine
 from apps.integrations.providers.base import ObjectLookup, RecordHandler, people_naming_someone
 from apps.orgs.bulk import insert_rows
@@ -83,6 +84,12 @@ class FormResponses(RecordHandler):
         insert_rows(Touchpoint, new)
         if dirty:
             Touchpoint.objects.bulk_update(dirty, sorted(dirty_fields))
+        if new or dirty:
+            journey_rows_bulk_changed.send(
+                sender=Touchpoint,
+                org_id=ctx.org.pk,
+                contact_ids=[row["contact_id"] for row in new] + [t.contact_id for t in dirty],
+            )
         return outcomes
 
     def persons(self, record: typeform.FormResponse):
