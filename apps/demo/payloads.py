@@ -15,7 +15,8 @@ from decimal import Decimal
 
 from apps.integrations.ingest import ingest_records, parse_payload
 from apps.integrations.models import WebhookEvent
-from apps.integrations.webhooks import _raw_object, webhook_event_process
+from apps.integrations.providers import provider_named
+from apps.integrations.webhooks import webhook_event_process
 
 CALENDLY = "https://api.calendly.com"
 
@@ -42,7 +43,7 @@ class Feed:
             # Provenance keeps the provider's object, as for a delivery from the inbox.
             (
                 parse_payload(org=org, provider=provider, envelope=envelope),
-                _raw_object(provider, envelope),
+                provider_named(provider).raw_object(envelope),
             )
             for _, _, provider, envelope in sorted(self.items)
         ]

@@ -55,7 +55,7 @@ class CalendlySync(ProviderSync):
 
         self.ingest_walk("scheduled_events", pages)
         # Bookable time per host and week, for utilization (its own module: availability).
-        from apps.integrations.calendly_availability import availability_sync
+        from apps.integrations.providers.calendly.availability import availability_sync
 
         self.reconciliation["availability"] = availability_sync(org=self.org, client=self.client)
 
