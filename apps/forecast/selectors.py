@@ -16,6 +16,7 @@ outcome, not a touch that led to it).
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -48,6 +49,8 @@ __all__ = [
     "rep_open_deals",
     "with_probabilities",
 ]
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -145,6 +148,13 @@ def _sql() -> str:
 
 def forecast_units(*, org: Organization, now: datetime | None = None) -> list[Unit]:
     now = now or timezone.now()
+    if connection.vendor != "postgresql":
+        # The feature query is PostgreSQL's (LATERAL joins, JIT); the embedded SQLite of
+        # `make run` trains no model and every probability shows "—".
+        logger.warning(
+            "deal probability needs PostgreSQL; no features read on %s", connection.vendor
+        )
+        return []
     with transaction.atomic(), connection.cursor() as cursor:
         # The planner's cost for a few thousand rows crosses jit_above_cost, and compiling this
         # many expressions takes PostgreSQL ~10x longer than running the query (9 s vs 1 s for
