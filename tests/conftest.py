@@ -56,6 +56,18 @@ def sign_in(client: Client, email: str, password: str = PASSWORD, secret: str | 
 
 
 @pytest.fixture(autouse=True)
+def _no_rollup_refresh_left_over():
+    """Rollup changes a test registered in a transaction that rolled back (every django_db
+    test's) wait, per thread, for the next commit; they must not be flushed into the next test
+    (where a test counting its refreshes would see another org's)."""
+    from apps.kpis import invalidation
+
+    invalidation._local.__dict__.pop("pending", None)
+    yield
+    invalidation._local.__dict__.pop("pending", None)
+
+
+@pytest.fixture(autouse=True)
 def _force_login_passes_mfa(monkeypatch):
     """``client.force_login`` stands for a complete sign-in: for a user with a device, the code
     step included, as allauth records it in the session. A test of the code step itself signs

@@ -13,6 +13,7 @@ from django.urls import reverse
 from apps.kpis.selectors import kpi_summary
 from apps.marketing.models import Campaign, CampaignDay
 from apps.marketing.selectors import MODEL_NAMES, Query, attribution_report
+from tests.apps.csv_read import csv_text
 from tests.apps.marketing.helpers import journey, past_month, rebuild
 from tests.factories import RefundFactory
 
@@ -82,7 +83,7 @@ def test_the_worked_checks_through_the_page(client, team_a, worked):
          "format": "csv", "table": "channels"},
     )  # fmt: skip
     assert csv.status_code == 200
-    text = csv.content.decode()
+    text = csv_text(csv)
     assert 'c2,"6,000.00"' in text
 
 
