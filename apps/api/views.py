@@ -41,12 +41,11 @@ from apps.api.serializers import (
 )
 from apps.contacts.selectors import contact_list_for_member
 from apps.deals.selectors import deal_list_for_member
-from apps.kpis.selectors import kpi_summary, month_bounds
-from apps.kpis.views import rep_filter_for
+from apps.kpis.selectors import month_bounds
+from apps.kpis.views import UnknownTeamMember, summary_for
 from apps.meetings.models import PostCallForm
 from apps.meetings.selectors import meeting_list_for_member
 from apps.orgs.access import sees_money
-from apps.orgs.models import TeamMember
 from apps.payments.selectors import payment_list_for_member
 
 _DESCRIPTIONS = {
@@ -557,27 +556,17 @@ class KpiSummaryView(ApiView):
         start, end = f.get("start", first), f.get("end", last)
         if end < start:
             raise exceptions.ValidationError({"end": ["Is before start."]})
-        people = {}
-        for name in ("closer", "setter"):
-            people[name] = None
-            if f.get(name):
-                people[name] = TeamMember.objects.filter(org=org, email__iexact=f[name]).first()
-                if people[name] is None:
-                    raise exceptions.ValidationError(
-                        {name: [f"No {name} with that email in this organisation."]}
-                    )
-        rep = rep_filter_for(membership)
-        if rep is not None:
-            role, member = rep
-            people[role] = member
-        return Response(
-            kpi_summary(
-                org=org,
+        try:
+            document = summary_for(
+                membership=membership,
                 start=start,
                 end=end,
-                closer=people["closer"],
-                setter=people["setter"],
+                emails={name: f.get(name) or "" for name in ("closer", "setter")},
                 source=f.get("source") or None,
                 campaign=f.get("campaign") or None,
             )
-        )
+        except UnknownTeamMember as exc:
+            raise exceptions.ValidationError(
+                {exc.role: [f"No {exc.role} with that email in this organisation."]}
+            ) from None
+        return Response(document)

@@ -3,9 +3,9 @@ from datetime import timedelta
 from django.db import transaction
 from django.utils import timezone
 
-from apps.integrations import crypto
 from apps.integrations import providers as registry
 from apps.integrations.models import Credential
+from apps.orgs import crypto
 from apps.orgs.models import Organization, User
 from apps.orgs.services import audit_log_write
 

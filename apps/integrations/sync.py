@@ -24,7 +24,6 @@ from celery.exceptions import SoftTimeLimitExceeded
 from django.db import transaction
 from django.utils import timezone
 
-from apps.integrations import crypto
 from apps.integrations.errors import (
     AuthError,
     ProviderError,
@@ -36,6 +35,7 @@ from apps.integrations.models import Credential, SyncRun
 from apps.integrations.providers import PROVIDERS, Provider, provider_named
 from apps.integrations.services import credential_reject
 from apps.integrations.side_by_side import page_apply
+from apps.orgs import crypto
 from apps.orgs.locks import LockBusy, LockNamespace, session_lock
 from apps.orgs.models import Organization
 from apps.orgs.services import team_member_link

@@ -20,7 +20,7 @@ from django.db import OperationalError, connection
 from apps.integrations.limits import field_limits
 from apps.integrations.lock_races import retrying_lock_races
 from apps.integrations.models import SyncRun
-from apps.kpis.signals import rollups_deferred
+from apps.kpis.invalidation import rollups_deferred
 from attribution.sources import clean
 from attribution.sources.records import ParseError, UnsupportedEvent
 

@@ -14,14 +14,14 @@ from django.db.models.signals import post_delete, post_init, post_save, pre_dele
 
 from apps.contacts.models import Contact
 from apps.deals.models import Deal
-from apps.kpis.invalidation import rollups_deferred, rollups_invalidate, touched_days
+from apps.kpis.invalidation import rollups_invalidate
 from apps.kpis.models import AdSpend
 from apps.kpis.selectors import month_bounds
 from apps.meetings.models import Meeting, PostCallForm
 from apps.payments.models import Payment, Refund
 
 # Re-exported: the sync applies a page in several transactions under one deferral.
-__all__ = ["connect", "rollups_deferred", "touched_days"]
+__all__ = ["connect"]
 
 # The fields whose old value tells which days a change leaves (snapshot at load, no query).
 _WATCHED = {

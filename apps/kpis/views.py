@@ -147,6 +147,40 @@ def _date_param(request, name: str, default: date):
         return None
 
 
+class UnknownTeamMember(Exception):
+    def __init__(self, role: str):
+        super().__init__(role)
+        self.role = role
+
+
+def summary_for(*, membership, start, end, emails: dict[str, str], source, campaign) -> dict:
+    """The summary.json document (also the API's): closer and setter named by email; a rep
+    gets their own numbers whatever was asked for. Raises UnknownTeamMember for an email
+    nobody on the roster has."""
+    org = membership.org
+    people = {}
+    for name in ("closer", "setter"):
+        email = (emails.get(name) or "").strip()
+        people[name] = None
+        if email:
+            people[name] = TeamMember.objects.filter(org=org, email__iexact=email).first()
+            if people[name] is None:
+                raise UnknownTeamMember(name)
+    rep = rep_filter_for(membership)
+    if rep is not None:
+        role, member = rep
+        people[role] = member
+    return kpi_summary(
+        org=org,
+        start=start,
+        end=end,
+        closer=people["closer"],
+        setter=people["setter"],
+        source=source,
+        campaign=campaign,
+    )
+
+
 @member_required()  # first: anonymous visitors go to sign-in whatever the method
 @require_GET
 def summary(request):
@@ -161,27 +195,15 @@ def summary(request):
         return _bad("end", "end must be a date as YYYY-MM-DD.")
     if end < start:
         return _bad("end", "end is before start.")
-    people = {}
-    members = TeamMember.objects.filter(org=org)
-    for name in ("closer", "setter"):
-        email = request.GET.get(name, "").strip()
-        people[name] = None
-        if email:
-            people[name] = members.filter(email__iexact=email).first()
-            if people[name] is None:
-                return _bad(name, f"no {name} with that email in this organisation.")
-    rep = _rep_filter(request)
-    if rep is not None:
-        role, member = rep
-        people[role] = member  # whatever was asked for, a rep gets their own numbers
-    return JsonResponse(
-        kpi_summary(
-            org=org,
+    try:
+        document = summary_for(
+            membership=request.membership,
             start=start,
             end=end,
-            closer=people["closer"],
-            setter=people["setter"],
+            emails={name: request.GET.get(name, "") for name in ("closer", "setter")},
             source=request.GET.get("source") or None,
             campaign=request.GET.get("campaign") or None,
         )
-    )
+    except UnknownTeamMember as exc:
+        return _bad(exc.role, f"no {exc.role} with that email in this organisation.")
+    return JsonResponse(document)

@@ -23,13 +23,13 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from apps.integrations import crypto
 from apps.integrations.clients.base import ProviderError, TransientError
 from apps.integrations.models import Credential, SyncRun
 from apps.notifications import selectors
 from apps.notifications.messages import Message, email_parts, render, slack_message
 from apps.notifications.models import Channel, Delivery, Kind
 from apps.notifications.slack import SlackClient, SlackError
+from apps.orgs import crypto
 from apps.orgs.background import enqueue
 from apps.orgs.models import ADMIN_ROLES, Membership, Organization, TeamMember, User
 from apps.orgs.services import audit_log_write

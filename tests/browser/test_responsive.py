@@ -119,6 +119,11 @@ def pages(team_a):
         "audit": "/settings/audit/",
         "api-keys": "/settings/api/",
         "conversions": "/conversions/",
+        "attribution": "/attribution/?model=compare",
+        "attribution-channels": "/attribution/channels/",
+        "attribution-journeys": "/attribution/journeys/",
+        "exports": "/calls/exports/",
+        "traffic-types": "/dashboard/traffic-types/",
         "integrations": "/integrations/",
         "sync": "/integrations/sync/",
     }

@@ -9,9 +9,9 @@ from cryptography.fernet import Fernet
 from django.core.management import call_command
 from django.utils import timezone
 
-from apps.integrations import crypto
 from apps.integrations.models import Credential
 from apps.integrations.services import credential_set, credential_values
+from apps.orgs import crypto
 
 pytestmark = pytest.mark.django_db
 

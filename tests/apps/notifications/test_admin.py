@@ -5,8 +5,8 @@ import pytest
 import responses
 from django.urls import reverse
 
-from apps.integrations import crypto
 from apps.notifications.models import Channel, Delivery
+from apps.orgs import crypto
 from tests.apps.notifications.conftest import WEBHOOK_URL
 
 pytestmark = pytest.mark.django_db
